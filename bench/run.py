@@ -1,0 +1,51 @@
+"""`make bench`: run every benchmark module in bench/ and print one table of figures, baselines and ratios.
+
+Each module exposes `run() -> list[dict]` with rows {"benchmark", "ours", "baseline", "limit", "unit", "target"}
+("baseline" is the naive way, "limit" the physical limit such as raw SQL or COPY, both measured in the same run).
+Benchmarks that need PostgreSQL say so and are skipped on SQLite.
+"""
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deft.settings")
+
+
+def fmt(value, unit):
+    if value is None:
+        return "—"
+    return f"{value:,.3f} {unit}" if isinstance(value, float) else f"{value:,} {unit}"
+
+
+def ratio(a, b):
+    return f"{b / a:,.1f}x" if a and b else "—"
+
+
+def main(selected: list[str]) -> int:
+    modules = sorted(p.stem for p in (ROOT / "bench").glob("bench_*.py"))
+    if selected:
+        modules = [m for m in modules if any(s in m for s in selected)]
+    rows = []
+    for name in modules:
+        module = importlib.import_module(f"bench.{name}")
+        print(f"# {name} ...", file=sys.stderr, flush=True)
+        rows += module.run()
+    header = ("benchmark", "ours", "naive baseline", "baseline/ours", "limit", "ours/limit", "target")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in rows:
+        unit = r.get("unit", "s")
+        print(
+            f"| {r['benchmark']} | {fmt(r['ours'], unit)} | {fmt(r.get('baseline'), unit)} | "
+            f"{ratio(r['ours'], r.get('baseline'))} | {fmt(r.get('limit'), unit)} | "
+            f"{ratio(r.get('limit'), r['ours'])} | {r.get('target', '')} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

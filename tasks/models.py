@@ -1,0 +1,276 @@
+"""Tasks, their jobs and outputs, bulk operations, and the error-code registry."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from .states import JOB_ACTIVE, TASK_RUNNABLE, JobStatus, OperationStatus, TaskStatus
+
+DEFAULT_MAX_ATTEMPTS = 30  # per input (DOMAIN.md: group tasks allow 30 attempts ...)
+DEFAULT_MAX_FAILURES = 5  # ... and 5 failures per input before giving up on it
+
+
+class ProductionTask(models.Model):
+    """One input dataset processed by one p-tag into its output datasets."""
+
+    request = models.ForeignKey(
+        "requests_app.ProductionRequest", on_delete=models.CASCADE, related_name="tasks"
+    )
+    slice = models.ForeignKey(
+        "requests_app.Slice", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
+    # Copied from the request so that permission filters and rollups never join through it.
+    group = models.ForeignKey("deft.PhysicsGroup", on_delete=models.PROTECT, related_name="tasks")
+    project = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=255, db_index=True)
+    input_dataset = models.ForeignKey("catalog.Dataset", on_delete=models.PROTECT, related_name="input_tasks")
+    ptag = models.ForeignKey("requests_app.PTag", on_delete=models.PROTECT, related_name="tasks")
+    formats = models.JSONField(default=list)
+    skim = models.BooleanField(default=True)
+    events_per_job = models.PositiveIntegerField(null=True, blank=True, help_text="empty: automatic")
+    priority = models.PositiveIntegerField(default=560)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.REGISTERED)
+    destination = models.CharField(max_length=255, blank=True, help_text="RSE expression for merged outputs")
+    max_attempts = models.PositiveIntegerField(default=DEFAULT_MAX_ATTEMPTS)
+    max_failures = models.PositiveIntegerField(default=DEFAULT_MAX_FAILURES)
+    memory_mb = models.PositiveIntegerField(default=2000)
+    soft_finish = models.BooleanField(
+        default=False, help_text="finish asked: no new jobs, end when running end"
+    )
+    error_dialog = models.TextField(
+        blank=True, help_text="the task's message to people, e.g. why it is broken"
+    )
+
+    # Counters move with the rows they count (same transaction), so dashboards never scan jobs.
+    events_total = models.BigIntegerField(default=0, help_text="input events")
+    events_processed = models.BigIntegerField(default=0, help_text="input events of finished deriv jobs")
+    events_done = models.BigIntegerField(default=0, help_text="events in merged outputs")
+    jobs_defined = models.PositiveIntegerField(default=0)
+    jobs_assigned = models.PositiveIntegerField(default=0)
+    jobs_running = models.PositiveIntegerField(default=0)
+    jobs_finished = models.PositiveIntegerField(default=0)
+    jobs_failed = models.PositiveIntegerField(default=0)
+    jobs_cancelled = models.PositiveIntegerField(default=0)
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["group", "status"], name="task_group_status"),
+            models.Index(fields=["request", "status"], name="task_request_status"),
+            models.Index(fields=["input_dataset", "ptag"], name="task_input_ptag"),
+            models.Index(
+                fields=["status"], name="task_runnable", condition=Q(status__in=sorted(TASK_RUNNABLE))
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.pk} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("task-detail", args=[self.pk])
+
+    @property
+    def jobs_active(self) -> int:
+        return self.jobs_defined + self.jobs_assigned + self.jobs_running
+
+    @property
+    def progress(self) -> float:
+        """Fraction of input events in merged outputs (0..1)."""
+        return min(self.events_done / self.events_total, 1.0) if self.events_total else 0.0
+
+
+class TaskDataset(models.Model):
+    """An output dataset of a task, per format: the merged one and the unmerged (`um`) one."""
+
+    task = models.ForeignKey(ProductionTask, on_delete=models.CASCADE, related_name="datasets")
+    dataset = models.ForeignKey("catalog.Dataset", on_delete=models.PROTECT, related_name="task_links")
+    format = models.CharField(max_length=64)
+    merged = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "format", "merged"], name="taskdataset_once_per_format"),
+        ]
+
+    def __str__(self):
+        return str(self.dataset)
+
+
+class JobType(models.TextChoices):
+    DERIV = "deriv"
+    MERGE = "merge"
+
+
+class Job(models.Model):
+    """One unit of grid work in a task: a derivation over some lumiblocks, or a merge of unmerged outputs."""
+
+    task = models.ForeignKey(ProductionTask, on_delete=models.CASCADE, related_name="jobs")
+    job_type = models.CharField("step", max_length=8, choices=JobType.choices, default=JobType.DERIV)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.DEFINED)
+    attempt = models.PositiveIntegerField(default=1)
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_attempt"
+    )
+    site = models.ForeignKey(
+        "catalog.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    priority = models.PositiveIntegerField(default=560)
+    memory_mb = models.PositiveIntegerField(default=2000)
+    # Deriv jobs: [[lfn, run, lumiblock, events], ...]. Merge jobs read JobOutputs (merged_into).
+    inputs = models.JSONField(default=list, blank=True)
+    nevents = models.BigIntegerField(default=0)
+    failures = models.PositiveIntegerField(
+        default=0, help_text="failures of this input so far, this one included"
+    )
+    error_source = models.CharField(max_length=16, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_diag = models.TextField(blank=True)
+    error_class = models.CharField(max_length=16, blank=True)
+    executor_ref = models.CharField(max_length=64, blank=True, help_text="the backend's id for this job")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["task", "status"], name="job_task_status"),
+            models.Index(fields=["site", "status"], name="job_site_status"),
+            models.Index(
+                fields=["status", "priority"], name="job_active", condition=Q(status__in=sorted(JOB_ACTIVE))
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.job_type} job {self.pk} of task {self.task_id} (attempt {self.attempt})"
+
+    def get_absolute_url(self):
+        return reverse("job-detail", args=[self.pk])
+
+
+class JobOutput(models.Model):
+    """A file a job wrote: unmerged (by a deriv job) or merged (by a merge job)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="outputs")
+    format = models.CharField(max_length=64)
+    lfn = models.CharField(max_length=255, unique=True)
+    merged = models.BooleanField(default=False)
+    bytes = models.BigIntegerField(default=0)
+    events = models.BigIntegerField(default=0)
+    file = models.ForeignKey(
+        "catalog.File", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_into = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="merge_inputs"
+    )
+    deleted = models.BooleanField(default=False, help_text="unmerged file cleaned up after its merge")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["job"],
+                name="output_unmerged_pending",
+                condition=Q(merged=False, merged_into__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return self.lfn
+
+
+class Operation(models.Model):
+    """A bulk action and its progress: the source of truth a worker walks through in batches."""
+
+    action = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=OperationStatus.choices, default=OperationStatus.QUEUED)
+    request = models.ForeignKey(
+        "requests_app.ProductionRequest",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="operations",
+    )
+    # {"task_ids": [...]} resolved when the operation is created, plus the filter it came from, for people.
+    selection = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    comment = models.TextField(blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    cursor = models.BigIntegerField(
+        default=0, help_text="last primary key handled: a redelivery resumes after it"
+    )
+    messages = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"operation {self.pk} {self.action} ({self.status})"
+
+    def get_absolute_url(self):
+        return reverse("operation-detail", args=[self.pk])
+
+    @property
+    def progress(self) -> float:
+        return min((self.done + self.skipped + self.failed) / self.total, 1.0) if self.total else 0.0
+
+
+class ErrorSource(models.TextChoices):
+    PILOT = "pilot"
+    TRF = "trf"
+    EXECUTOR = "executor"
+    DDM = "ddm"
+
+
+class ErrorClass(models.TextChoices):
+    SOFTWARE = "software"  # the payload itself fails: do not retry blindly, tell the group
+    SITE = "site"  # storage, node, batch system: retry elsewhere
+    SERVICE = "service"  # central service or transfer: retry later
+    RESOURCE = "resource"  # memory or time exceeded: retry with more
+    USER = "user"  # bad task parameters or input
+    UNKNOWN = "unknown"
+
+
+class RetryAction(models.TextChoices):
+    RETRY_ELSEWHERE = "retry_elsewhere"
+    RETRY_LATER = "retry_later"
+    INCREASE_MEMORY = "increase_memory"
+    INCREASE_WALLTIME = "increase_walltime"
+    LIMIT_RETRY = "limit_retry"
+    NO_RETRY = "no_retry"
+
+
+class ErrorCode(models.Model):
+    source = models.CharField(max_length=16, choices=ErrorSource.choices)
+    code = models.IntegerField()
+    name = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+    error_class = models.CharField(max_length=16, choices=ErrorClass.choices, default=ErrorClass.UNKNOWN)
+    retry_action = models.CharField(
+        max_length=24, choices=RetryAction.choices, default=RetryAction.LIMIT_RETRY
+    )
+
+    class Meta:
+        ordering = ["source", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "code"], name="errorcode_unique_source_code")
+        ]
+
+    def __str__(self):
+        return f"{self.source}:{self.code} {self.name}"

@@ -1,0 +1,119 @@
+from rest_framework import serializers
+
+from .models import ErrorCode, Job, JobOutput, Operation, ProductionTask
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    group = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    ptag = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    input_dataset = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    formats = serializers.ListField(child=serializers.CharField(), read_only=True)
+    progress = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = ProductionTask
+        fields = [
+            "id",
+            "name",
+            "request",
+            "slice",
+            "group",
+            "project",
+            "input_dataset",
+            "ptag",
+            "formats",
+            "skim",
+            "events_per_job",
+            "priority",
+            "status",
+            "destination",
+            "max_attempts",
+            "max_failures",
+            "events_total",
+            "events_processed",
+            "events_done",
+            "progress",
+            "jobs_defined",
+            "jobs_assigned",
+            "jobs_running",
+            "jobs_finished",
+            "jobs_failed",
+            "jobs_cancelled",
+            "error_dialog",
+            "created",
+            "updated",
+            "started_at",
+            "ended_at",
+        ]
+
+
+class JobOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobOutput
+        fields = ["id", "format", "lfn", "merged", "bytes", "events", "merged_into", "deleted"]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    site = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    step = serializers.CharField(source="job_type", read_only=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "task",
+            "step",
+            "status",
+            "attempt",
+            "previous",
+            "site",
+            "priority",
+            "memory_mb",
+            "nevents",
+            "error_source",
+            "error_code",
+            "error_diag",
+            "error_class",
+            "created",
+            "started_at",
+            "ended_at",
+        ]
+
+
+class JobDetailSerializer(JobSerializer):
+    outputs = JobOutputSerializer(many=True, read_only=True)
+
+    class Meta(JobSerializer.Meta):
+        fields = JobSerializer.Meta.fields + ["inputs", "outputs"]
+
+
+class OperationSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    progress = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = Operation
+        fields = [
+            "id",
+            "action",
+            "actor",
+            "status",
+            "request",
+            "params",
+            "comment",
+            "total",
+            "done",
+            "skipped",
+            "failed",
+            "progress",
+            "messages",
+            "created",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class ErrorCodeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ErrorCode
+        fields = ["id", "source", "code", "name", "description", "error_class", "retry_action"]

@@ -1,0 +1,177 @@
+"""Shared fixtures: people in every role, logged-in clients, and (on PostgreSQL + Redis) a real Celery worker."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from deft.models import Role
+from tests.factories import MembershipFactory, PhysicsGroupFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+ON_POSTGRES = settings.DATABASE_IS_POSTGRES
+ON_REDIS = settings.CELERY_BROKER_URL.startswith("redis")
+
+ROLES = ("anonymous", "member", "shifter", "other_group_manager", "group_manager", "production_manager")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that need PostgreSQL or a real worker say so, and are skipped, with the reason, elsewhere."""
+    for item in items:
+        if item.get_closest_marker("postgres") and not ON_POSTGRES:
+            item.add_marker(
+                pytest.mark.skip(reason="needs DATABASE_URL pointing at PostgreSQL (the CI's 2nd run)")
+            )
+        if item.get_closest_marker("worker") and not (ON_POSTGRES and ON_REDIS):
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL and a Redis broker for a real worker"))
+
+
+@pytest.fixture
+def susy(db):
+    return PhysicsGroupFactory(name="PHYS-SUSY", code="SUSY")
+
+
+@pytest.fixture
+def top(db):
+    return PhysicsGroupFactory(name="PHYS-TOP", code="TOP")
+
+
+def make_user(role: str, *, group=None, other_group=None):
+    """A user holding `role` (one of ROLES); group roles are on `group` (or `other_group`)."""
+    if role == "anonymous":
+        return None
+    user = UserFactory(username=role.replace("_", "-"))
+    if role == "production_manager":
+        MembershipFactory(user=user, group=None, role=Role.PRODUCTION_MANAGER)
+    elif role == "shifter":
+        MembershipFactory(user=user, group=None, role=Role.SHIFTER)
+    elif role == "member":
+        MembershipFactory(user=user, group=group, role=Role.MEMBER)
+    elif role == "group_manager":
+        MembershipFactory(user=user, group=group, role=Role.GROUP_MANAGER)
+    elif role == "other_group_manager":
+        MembershipFactory(user=user, group=other_group, role=Role.GROUP_MANAGER)
+    return user
+
+
+@pytest.fixture
+def user_as(db, susy, top):
+    """user_as("group_manager") -> a user of that role; group roles are on PHYS-SUSY, the other on PHYS-TOP."""
+    return lambda role: make_user(role, group=susy, other_group=top)
+
+
+@pytest.fixture
+def prodmgr(user_as):
+    return user_as("production_manager")
+
+
+@pytest.fixture
+def susy_manager(user_as):
+    return user_as("group_manager")
+
+
+@pytest.fixture
+def shifter(user_as):
+    return user_as("shifter")
+
+
+@pytest.fixture
+def client_as(client, user_as):
+    """A Django test client logged in as a user of `role` (anonymous: not logged in)."""
+
+    def login(role):
+        user = user_as(role)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_as(user_as):
+    """A DRF API client authenticated as a user of `role`."""
+
+    def make(role):
+        api = APIClient()
+        user = user_as(role)
+        if user is not None:
+            api.force_authenticate(user)
+        return api
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` process on the test database and the Redis broker, for the whole session."""
+    if not (ON_POSTGRES and ON_REDIS):
+        pytest.skip("needs PostgreSQL and a Redis broker")
+    db = settings.DATABASES["default"]
+    queue = f"deft-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_QUEUE": queue,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "DEBUG": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "deft-test-worker-secret-" + uuid.uuid4().hex,
+    }
+    if db.get("PASSWORD"):
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        )
+    log = open(ROOT / "var" / f"{queue}.log", "w")  # noqa: SIM115 - kept open for the worker's lifetime
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "deft",
+            "worker",
+            "-Q",
+            queue,
+            "-c",
+            "2",
+            "-l",
+            "info",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    from deft.celery import app
+
+    app.conf.task_default_queue = queue
+    wait_for_worker(app, proc)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def wait_for_worker(app, proc, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the Celery worker exited at start; see var/deft-test-*.log")
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError("the Celery worker did not answer a ping in time")
