@@ -48,9 +48,7 @@ class StorageEndpoint(models.Model):
     capacity_bytes = models.BigIntegerField(default=0)
     used_bytes = models.BigIntegerField(default=0)
     available = models.BooleanField(default=True)
-    attributes = models.JSONField(
-        default=dict, blank=True, help_text="free-form attributes for RSE expressions"
-    )
+    attributes = models.JSONField(default=dict, blank=True, help_text="free-form attributes for RSE expressions")
 
     class Meta:
         ordering = ["name"]
@@ -98,7 +96,7 @@ class Dataset(models.Model):
     physics_short = models.CharField(max_length=128, blank=True)
     prod_step = models.CharField(max_length=32, blank=True)
     data_type = models.CharField(max_length=64, blank=True)
-    tags = models.CharField(max_length=128, blank=True, help_text="tag chain, e.g. e1727_s1933_r5591")
+    tags = models.CharField(max_length=255, blank=True, help_text="tag chain, e.g. e1727_s1933_r5591")
     is_container = models.BooleanField(default=False)
     members = models.ManyToManyField(
         "self", symmetrical=False, blank=True, related_name="containers", help_text="datasets in a container"
@@ -175,9 +173,7 @@ class ReplicationRule(models.Model):
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="rules")
     rse_expression = models.CharField(max_length=255)
-    endpoint = models.ForeignKey(
-        StorageEndpoint, null=True, blank=True, on_delete=models.PROTECT, related_name="rules"
-    )
+    endpoint = models.ForeignKey(StorageEndpoint, null=True, blank=True, on_delete=models.PROTECT, related_name="rules")
     state = models.CharField(max_length=16, choices=RuleState.choices, default=RuleState.REPLICATING)
     error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)

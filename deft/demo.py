@@ -140,9 +140,7 @@ def seed_groups(report: SeedReport) -> dict[str, PhysicsGroup]:
 def seed_users(report: SeedReport, *, groups, password: str) -> None:
     User = get_user_model()
     for username, role, group_name in USERS:
-        user, created = User.objects.get_or_create(
-            username=username, defaults={"email": f"{username}@example.org"}
-        )
+        user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.org"})
         if created:
             user.set_password(password)
             user.is_staff = user.is_superuser = role == Role.PRODUCTION_MANAGER  # admins edit the registries

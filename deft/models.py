@@ -44,9 +44,7 @@ class PhysicsGroup(models.Model):
 
 class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    group = models.ForeignKey(
-        PhysicsGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
-    )
+    group = models.ForeignKey(PhysicsGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=32, choices=Role.choices)
 
     class Meta:
@@ -73,9 +71,7 @@ class Membership(models.Model):
 class AuditEvent(models.Model):
     """Who did what to which object, when, and why. Bulk actions write these in bulk."""
 
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     verb = models.CharField(max_length=64)
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
     object_id = models.BigIntegerField()

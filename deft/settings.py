@@ -17,9 +17,7 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default=DEFAULT_SECRET)
 RUNNING_TESTS = "pytest" in sys.modules  # the test suite runs with DEBUG off and needs no real secret
 if not DEBUG and SECRET_KEY == DEFAULT_SECRET and not RUNNING_TESTS:
-    raise ImproperlyConfigured(
-        "SECRET_KEY is the built-in default: set SECRET_KEY (or DEBUG=1 for development)."
-    )
+    raise ImproperlyConfigured("SECRET_KEY is the built-in default: set SECRET_KEY (or DEBUG=1 for development).")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

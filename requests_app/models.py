@@ -15,9 +15,7 @@ class PTag(models.Model):
     cache = models.CharField(max_length=64, help_text="software cache, e.g. AtlasDerivation 19.1.4.7")
     transform = models.CharField(max_length=64, default="Reco_tf.py")
     step_name = models.CharField(max_length=16, default="deriv")
-    formats = models.JSONField(
-        default=list, help_text='formats it can write, e.g. ["DAOD_SUSY1", "DAOD_TOPQ1"]'
-    )
+    formats = models.JSONField(default=list, help_text='formats it can write, e.g. ["DAOD_SUSY1", "DAOD_TOPQ1"]')
     # {format: {"cpu_per_event": seconds, "bytes_per_event": bytes, "skim_efficiency": 0..1}}
     format_params = models.JSONField(default=dict, blank=True)
     memory_mb = models.PositiveIntegerField(default=2000)
@@ -62,9 +60,7 @@ class ProductionRequest(models.Model):
     ticket = models.CharField(max_length=64, blank=True, help_text="ticket reference, e.g. ATLDPD-123")
     project = models.CharField(max_length=64, blank=True, help_text="e.g. mc14_8TeV")
     priority = models.PositiveIntegerField(default=DEFAULT_PRIORITY)
-    destination = models.CharField(
-        max_length=255, blank=True, help_text="RSE expression; the group's by default"
-    )
+    destination = models.CharField(max_length=255, blank=True, help_text="RSE expression; the group's by default")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -161,9 +161,7 @@ def seed_rows() -> list[dict]:
         key = (record["source"], int(record["code"]))
         if key in rows:
             raise ValueError(f"extra_codes.csv redefines {key[0]} {key[1]}")
-        rows[key] = _row(
-            *key, record["name"], record["description"], record["error_class"], record["retry_action"]
-        )
+        rows[key] = _row(*key, record["name"], record["description"], record["error_class"], record["retry_action"])
     return list(rows.values())
 
 
@@ -291,9 +289,7 @@ def compile_rule_pattern(pattern: str) -> re.Pattern[str]:
     if not pattern.strip():
         raise RulePatternError("pattern is empty")
     if len(pattern) > MAX_PATTERN_LENGTH:
-        raise RulePatternError(
-            f"pattern is too long: {len(pattern)} characters (at most {MAX_PATTERN_LENGTH})"
-        )
+        raise RulePatternError(f"pattern is too long: {len(pattern)} characters (at most {MAX_PATTERN_LENGTH})")
     try:
         compiled = re.compile(pattern)
     except re.error as exc:

@@ -51,9 +51,7 @@ class JobFilterSet(StrictFilterSet):
     task = django_filters.NumberFilter(field_name="task_id")
     status = django_filters.MultipleChoiceFilter(choices=JobStatus.choices)
     job_type = django_filters.ChoiceFilter(choices=JobType.choices)
-    step = django_filters.ChoiceFilter(
-        field_name="job_type", choices=JobType.choices, help_text="alias of job_type"
-    )
+    step = django_filters.ChoiceFilter(field_name="job_type", choices=JobType.choices, help_text="alias of job_type")
     site = django_filters.CharFilter(field_name="site__name")
     error_class = django_filters.ChoiceFilter(choices=ErrorClass.choices)
     error_source = django_filters.ChoiceFilter(choices=ErrorSource.choices)

@@ -14,9 +14,7 @@ DEFAULT_MAX_FAILURES = 5  # ... and 5 failures per input before giving up on it
 class ProductionTask(models.Model):
     """One input dataset processed by one p-tag into its output datasets."""
 
-    request = models.ForeignKey(
-        "requests_app.ProductionRequest", on_delete=models.CASCADE, related_name="tasks"
-    )
+    request = models.ForeignKey("requests_app.ProductionRequest", on_delete=models.CASCADE, related_name="tasks")
     slice = models.ForeignKey(
         "requests_app.Slice", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
     )
@@ -35,12 +33,8 @@ class ProductionTask(models.Model):
     max_attempts = models.PositiveIntegerField(default=DEFAULT_MAX_ATTEMPTS)
     max_failures = models.PositiveIntegerField(default=DEFAULT_MAX_FAILURES)
     memory_mb = models.PositiveIntegerField(default=2000)
-    soft_finish = models.BooleanField(
-        default=False, help_text="finish asked: no new jobs, end when running end"
-    )
-    error_dialog = models.TextField(
-        blank=True, help_text="the task's message to people, e.g. why it is broken"
-    )
+    soft_finish = models.BooleanField(default=False, help_text="finish asked: no new jobs, end when running end")
+    error_dialog = models.TextField(blank=True, help_text="the task's message to people, e.g. why it is broken")
 
     # Counters move with the rows they count (same transaction), so dashboards never scan jobs.
     events_total = models.BigIntegerField(default=0, help_text="input events")
@@ -64,9 +58,7 @@ class ProductionTask(models.Model):
             models.Index(fields=["group", "status"], name="task_group_status"),
             models.Index(fields=["request", "status"], name="task_request_status"),
             models.Index(fields=["input_dataset", "ptag"], name="task_input_ptag"),
-            models.Index(
-                fields=["status"], name="task_runnable", condition=Q(status__in=sorted(TASK_RUNNABLE))
-            ),
+            models.Index(fields=["status"], name="task_runnable", condition=Q(status__in=sorted(TASK_RUNNABLE))),
         ]
 
     def __str__(self):
@@ -117,17 +109,13 @@ class Job(models.Model):
     previous = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_attempt"
     )
-    site = models.ForeignKey(
-        "catalog.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
-    )
+    site = models.ForeignKey("catalog.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     priority = models.PositiveIntegerField(default=560)
     memory_mb = models.PositiveIntegerField(default=2000)
     # Deriv jobs: [[lfn, run, lumiblock, events], ...]. Merge jobs read JobOutputs (merged_into).
     inputs = models.JSONField(default=list, blank=True)
     nevents = models.BigIntegerField(default=0)
-    failures = models.PositiveIntegerField(
-        default=0, help_text="failures of this input so far, this one included"
-    )
+    failures = models.PositiveIntegerField(default=0, help_text="failures of this input so far, this one included")
     error_source = models.CharField(max_length=16, blank=True)
     error_code = models.IntegerField(null=True, blank=True)
     error_diag = models.TextField(blank=True)
@@ -143,9 +131,7 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["task", "status"], name="job_task_status"),
             models.Index(fields=["site", "status"], name="job_site_status"),
-            models.Index(
-                fields=["status", "priority"], name="job_active", condition=Q(status__in=sorted(JOB_ACTIVE))
-            ),
+            models.Index(fields=["status", "priority"], name="job_active", condition=Q(status__in=sorted(JOB_ACTIVE))),
         ]
 
     def __str__(self):
@@ -164,12 +150,8 @@ class JobOutput(models.Model):
     merged = models.BooleanField(default=False)
     bytes = models.BigIntegerField(default=0)
     events = models.BigIntegerField(default=0)
-    file = models.ForeignKey(
-        "catalog.File", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    merged_into = models.ForeignKey(
-        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="merge_inputs"
-    )
+    file = models.ForeignKey("catalog.File", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    merged_into = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="merge_inputs")
     deleted = models.BooleanField(default=False, help_text="unmerged file cleaned up after its merge")
 
     class Meta:
@@ -190,9 +172,7 @@ class Operation(models.Model):
     """A bulk action and its progress: the source of truth a worker walks through in batches."""
 
     action = models.CharField(max_length=32)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=16, choices=OperationStatus.choices, default=OperationStatus.QUEUED)
     request = models.ForeignKey(
         "requests_app.ProductionRequest",
@@ -209,9 +189,7 @@ class Operation(models.Model):
     done = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
-    cursor = models.BigIntegerField(
-        default=0, help_text="last primary key handled: a redelivery resumes after it"
-    )
+    cursor = models.BigIntegerField(default=0, help_text="last primary key handled: a redelivery resumes after it")
     messages = models.JSONField(default=list, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -262,15 +240,11 @@ class ErrorCode(models.Model):
     name = models.CharField(max_length=64)
     description = models.TextField(blank=True)
     error_class = models.CharField(max_length=16, choices=ErrorClass.choices, default=ErrorClass.UNKNOWN)
-    retry_action = models.CharField(
-        max_length=24, choices=RetryAction.choices, default=RetryAction.LIMIT_RETRY
-    )
+    retry_action = models.CharField(max_length=24, choices=RetryAction.choices, default=RetryAction.LIMIT_RETRY)
 
     class Meta:
         ordering = ["source", "code"]
-        constraints = [
-            models.UniqueConstraint(fields=["source", "code"], name="errorcode_unique_source_code")
-        ]
+        constraints = [models.UniqueConstraint(fields=["source", "code"], name="errorcode_unique_source_code")]
 
     def __str__(self):
         return f"{self.source}:{self.code} {self.name}"

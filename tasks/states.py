@@ -76,9 +76,7 @@ TASK_MOVES = {
     "obsolete": Move(sources=TASK_OBSOLETABLE, target=T.OBSOLETE),
     "pause": Move(sources=frozenset({T.REGISTERED, T.DEFINED, T.RUNNING, T.TORETRY}), target=T.PAUSED),
     "resume": Move(sources=frozenset({T.PAUSED}), target=T.RUNNING),
-    "finish": Move(
-        sources=frozenset({T.REGISTERED, T.DEFINED, T.RUNNING, T.PAUSED, T.EXHAUSTED}), target=T.FINISHED
-    ),
+    "finish": Move(sources=frozenset({T.REGISTERED, T.DEFINED, T.RUNNING, T.PAUSED, T.EXHAUSTED}), target=T.FINISHED),
 }
 TASK_TRANSITIONS = transitions_of(TASK_MOVES)
 
@@ -115,9 +113,7 @@ class OperationStatus(models.TextChoices):
 
 O = OperationStatus  # noqa: E741
 OPERATION_MOVES = {
-    "start": Move(
-        sources=frozenset({O.QUEUED, O.RUNNING}), target=O.RUNNING
-    ),  # RUNNING: a redelivery resumes
+    "start": Move(sources=frozenset({O.QUEUED, O.RUNNING}), target=O.RUNNING),  # RUNNING: a redelivery resumes
     "finish": Move(sources=frozenset({O.RUNNING}), target=O.DONE),
     "fail": Move(sources=frozenset({O.QUEUED, O.RUNNING}), target=O.FAILED),
 }

@@ -25,9 +25,7 @@ def pytest_collection_modifyitems(config, items):
     """Tests that need PostgreSQL or a real worker say so, and are skipped, with the reason, elsewhere."""
     for item in items:
         if item.get_closest_marker("postgres") and not ON_POSTGRES:
-            item.add_marker(
-                pytest.mark.skip(reason="needs DATABASE_URL pointing at PostgreSQL (the CI's 2nd run)")
-            )
+            item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL pointing at PostgreSQL (the CI's 2nd run)"))
         if item.get_closest_marker("worker") and not (ON_POSTGRES and ON_REDIS):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL and a Redis broker for a real worker"))
 
@@ -124,9 +122,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "deft-test-worker-secret-" + uuid.uuid4().hex,
     }
     if db.get("PASSWORD"):
-        env["DATABASE_URL"] = (
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        )
+        env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     log = open(ROOT / "var" / f"{queue}.log", "w")  # noqa: SIM115 - kept open for the worker's lifetime
     proc = subprocess.Popen(
         [

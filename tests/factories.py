@@ -128,9 +128,7 @@ class PTagFactory(DjangoModelFactory):
     cache = "AtlasDerivation 19.1.4.7"
     formats = ["DAOD_SUSY1", "DAOD_SUSY2", "DAOD_TOPQ1"]
     format_params = factory.LazyAttribute(
-        lambda p: {
-            f: {"cpu_per_event": 0.5, "bytes_per_event": 10_000, "skim_efficiency": 0.2} for f in p.formats
-        }
+        lambda p: {f: {"cpu_per_event": 0.5, "bytes_per_event": 10_000, "skim_efficiency": 0.2} for f in p.formats}
     )
 
 

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                 ('physics_short', models.CharField(blank=True, max_length=128)),
                 ('prod_step', models.CharField(blank=True, max_length=32)),
                 ('data_type', models.CharField(blank=True, max_length=64)),
-                ('tags', models.CharField(blank=True, help_text='tag chain, e.g. e1727_s1933_r5591', max_length=128)),
+                ('tags', models.CharField(blank=True, help_text='tag chain, e.g. e1727_s1933_r5591', max_length=255)),
                 ('is_container', models.BooleanField(default=False)),
                 ('events', models.BigIntegerField(default=0)),
                 ('files', models.PositiveIntegerField(default=0)),

@@ -62,9 +62,7 @@ def test_dataset_search_by_wildcard_pattern_and_type(shifter_api):
     assert names("name=mc14_8TeV.*.AOD.*") == [
         "mc14_8TeV.117050.PowhegPythia_P2011C_ttbar.merge.AOD.e1727_s1933_s1911_r5591_r5625"
     ]
-    assert names("name=data12_8TeV.*physics_Muons*") == [
-        "data12_8TeV.200842.physics_Muons.merge.AOD.r4065_p1278"
-    ]
+    assert names("name=data12_8TeV.*physics_Muons*") == ["data12_8TeV.200842.physics_Muons.merge.AOD.r4065_p1278"]
     assert len(names("project=mc14_8TeV")) == 2
     assert len(names("type=ESD")) == 1
 
@@ -119,10 +117,7 @@ def test_error_codes_list_the_registry_fields(shifter_api):
 def test_error_registry_is_seeded_with_the_real_codes(shifter_api):
     row = shifter_api.get("/api/error-codes/?source=pilot&code=1099").json()["results"][0]
     assert (row["name"], row["error_class"]) == ("STAGEINFAILED", "site")
-    assert (
-        shifter_api.get("/api/error-codes/?source=trf&code=65").json()["results"][0]["error_class"]
-        == "software"
-    )
+    assert shifter_api.get("/api/error-codes/?source=trf&code=65").json()["results"][0]["error_class"] == "software"
 
 
 def test_endpoints_show_free_space(shifter_api):

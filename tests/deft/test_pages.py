@@ -66,9 +66,7 @@ def test_the_task_list_holds_one_page_of_rows(client_as, django_assert_max_num_q
     client = client_as("shifter")
     task = ProductionTaskFactory()
     for _ in range(30):
-        ProductionTaskFactory(
-            request=task.request, group=task.group, ptag=task.ptag, input_dataset=task.input_dataset
-        )
+        ProductionTaskFactory(request=task.request, group=task.group, ptag=task.ptag, input_dataset=task.input_dataset)
     with django_assert_max_num_queries(12):
         response = client.get("/tasks/?page_size=10")
     assert response.content.count(b'class="status s-') == 10

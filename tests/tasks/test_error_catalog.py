@@ -176,8 +176,7 @@ CAUSES = {
         1165,
         "software",
         [
-            "Expected output file DAOD_SUSY1.04425341._000123.pool.root.1 was not found after substep "
-            "AODtoDAOD",
+            "Expected output file DAOD_SUSY1.04425341._000123.pool.root.1 was not found after substep AODtoDAOD",
             "TRF_OUTPUT_FILE_ERROR: output file DAOD_PHYS.pool.root does not exist",
         ],
     ),
@@ -292,9 +291,7 @@ def test_rule_class_overrides_the_new_codes_class_and_none_takes_it():
 
 
 def test_rule_with_any_code_of_its_source():
-    result = run(
-        "ddm", 1, "quota exceeded on GROUPDISK", rules=[rule(9, "quota", 3, code=None, source="ddm")]
-    )
+    result = run("ddm", 1, "quota exceeded on GROUPDISK", rules=[rule(9, "quota", 3, code=None, source="ddm")])
     assert (result.code, result.name, result.error_class) == (3, "QUOTAEXCEEDED", "service")
 
 
