@@ -59,3 +59,13 @@ def decide_retry(*, job: Job, classification: Classification, max_attempts: int,
     if action == RetryAction.LIMIT_RETRY and klass == ErrorClass.SOFTWARE and job.failures >= 1:
         return RetryDecision(retry=False, reason="software error failed twice: not retried blindly")
     return RetryDecision(retry=True, avoid_site_id=job.site_id, reason=f"{klass} error")
+
+
+def failure_fields(classification: Classification, diagnostic: str) -> dict:
+    """The fields a failed job keeps about its failure: one place, so that richer classifications add theirs."""
+    return {
+        "error_source": classification.source,
+        "error_code": classification.code,
+        "error_diag": (diagnostic or "")[:4000],
+        "error_class": classification.error_class,
+    }
