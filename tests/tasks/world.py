@@ -27,9 +27,8 @@ def request_tasks(group, *, count: int = 20, formats=("DAOD_SUSY1",), ptag: str 
                 input_dataset=dataset,
                 ptag=PTag.objects.get(name=ptag),
                 formats=list(formats),
-                destination=group.destination,
                 events_total=dataset.events,
-                **fields,
+                **{"destination": group.destination, **fields},
             )
         )
     return request, tasks
