@@ -87,13 +87,19 @@ def check_formats(task: ProductionTask) -> None:
 
 
 def input_files(dataset: Dataset) -> list[InputFile]:
-    """The files of a dataset, or of a container's member datasets, with their lumiblocks."""
+    """The files of a dataset, or of a container's member datasets. Data files bring their lumiblocks; an MC
+    file is one unit of its own (its lumiblock numbers mean nothing), as is a data file without lumiblocks."""
     if dataset.is_container:
         rows = File.objects.filter(dataset__in=dataset.members.all())
     else:
         rows = File.objects.filter(dataset=dataset)
-    rows = rows.order_by("dataset_id", "lfn").values_list("lfn", "events", "lumiblocks")
-    files = [InputFile(lfn, [tuple(lb) for lb in lumiblocks] or [(0, 1, events)]) for lfn, events, lumiblocks in rows]
+    rows = rows.order_by("dataset_id", "lfn").values_list("lfn", "events", "lumiblocks", "dataset__project")
+    files = [
+        InputFile(lfn, [tuple(lb) for lb in lumiblocks])
+        if project.startswith("data") and lumiblocks
+        else InputFile(lfn, [(0, n, events)])
+        for n, (lfn, events, lumiblocks, project) in enumerate(rows, start=1)
+    ]
     if not files:
         kind = "container" if dataset.is_container else "dataset"
         raise TaskCannotRun(f"input {kind} {dataset.name} has no files")

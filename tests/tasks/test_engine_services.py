@@ -50,7 +50,7 @@ def test_a_ptag_that_does_not_write_the_format_breaks_the_task(db):
 
 
 def test_defining_splits_every_lumiblock_into_exactly_one_job_and_creates_the_output_datasets(db):
-    dataset = DatasetFactory()
+    dataset = DatasetFactory(project="data12_8TeV", number=200842, physics_short="physics_Muons", tags="r4065_p1278")
     for n in range(3):
         FileFactory(dataset=dataset, events=3000, lumiblocks=[[200842, 3 * n + i, 1000] for i in range(3)])
     task = ProductionTaskFactory(input_dataset=dataset, events_per_job=2000, events_total=0)
@@ -62,6 +62,15 @@ def test_defining_splits_every_lumiblock_into_exactly_one_job_and_creates_the_ou
     merged, unmerged = task.datasets.get(merged=True).dataset, task.datasets.get(merged=False).dataset
     assert merged.name.endswith(f"_tid{task.pk:08d}_00") and unmerged.name == merged.name + ".um"
     assert merged.status == "open"
+
+
+def test_mc_files_are_split_whole_whatever_their_lumiblock_numbers(db):
+    dataset = DatasetFactory()
+    for _ in range(4):
+        FileFactory(dataset=dataset, events=5000)  # all claim lumiblock 1 of run 195847: meaningless for MC
+    task = ProductionTaskFactory(input_dataset=dataset, events_per_job=10_000)
+    tasks_define()
+    assert sorted(len({lb[0] for lb in job.inputs}) for job in task.jobs.all()) == [2, 2]
 
 
 # --- merging and cleanup --------------------------------------------------------------------------------
