@@ -68,6 +68,10 @@ def make_world():
         ProductionTaskFactory(request=request, group=group, input_dataset=dataset, ptag=ptag, status="running")
         for _ in range(20)
     ]
+    from tasks.definition import output_datasets_ensure
+
+    for task in tasks:  # as defining them does
+        output_datasets_ensure(task=task)
     return {"site": site, "tasks": tasks}
 
 
