@@ -1,0 +1,199 @@
+"""Register an approved request's tasks in bulk: the worker side of approval.
+
+The work is an Operation walked in slice-primary-key batches, one transaction each. Each batch locks the
+request row (so two deliveries of the same operation queue instead of racing) and skips slices that already
+have tasks, so a redelivered or repeated registration creates nothing more. Per batch: one INSERT of tasks,
+one of their merged output datasets, one of the links.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Sum
+from django.utils import timezone
+
+from catalog.models import Dataset, DatasetStatus
+from catalog.naming import DatasetNameError, merged_dataset_name, output_dataset_name, parse_dataset_name, task_name
+from deft import notifications
+from tasks.models import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_FAILURES, Operation, ProductionTask, TaskDataset
+from tasks.states import OPERATION_FINAL, OPERATION_MOVES, OperationStatus, TaskStatus
+
+from .models import ProductionRequest, RequestStatus, Slice
+from .services import audit
+from .states import REQUEST_MOVES
+
+BATCH_SLICES = 5000
+
+
+@dataclass
+class BatchResult:
+    slices: int = 0
+    tasks: int = 0
+    skipped: int = 0  # slices that already had tasks (a redelivery)
+    failed: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def run_registration(op_id: int, *, batch_size: int = BATCH_SLICES) -> Operation:
+    """Register the tasks of the operation's request, resuming after its cursor; then the request is working."""
+    op = Operation.objects.get(pk=op_id)
+    if op.status in OPERATION_FINAL:
+        return op
+    Operation.objects.filter(pk=op.pk, status__in=OPERATION_MOVES["start"].sources).update(
+        status=OperationStatus.RUNNING, started_at=op.started_at or timezone.now()
+    )
+    cursor = op.cursor
+    while True:
+        with transaction.atomic():
+            request = ProductionRequest.objects.select_for_update().get(pk=op.request_id)
+            if request.status != RequestStatus.APPROVED:
+                return _stop(op, f"request is {request.status}, not approved: registration stopped")
+            ids = list(
+                Slice.objects.filter(request=request, pk__gt=cursor)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                break
+            result = register_slices(request, ids)
+            _advance(op, cursor=ids[-1], result=result)
+            cursor = ids[-1]
+    return _finish(op)
+
+
+def _advance(op: Operation, *, cursor: int, result: BatchResult) -> None:
+    changes = dict(
+        cursor=cursor,
+        done=F("done") + result.slices,
+        skipped=F("skipped") + result.skipped,
+        failed=F("failed") + result.failed,
+    )
+    if result.messages:
+        messages = Operation.objects.values_list("messages", flat=True).get(pk=op.pk)
+        changes["messages"] = (messages + result.messages)[-200:]
+    params = Operation.objects.values_list("params", flat=True).get(pk=op.pk) or {}
+    changes["params"] = {**params, "tasks": params.get("tasks", 0) + result.tasks}
+    Operation.objects.filter(pk=op.pk).update(**changes)
+
+
+def _stop(op: Operation, message: str) -> Operation:
+    Operation.objects.filter(pk=op.pk, status__in=OPERATION_MOVES["fail"].sources).update(
+        status=OperationStatus.FAILED, finished_at=timezone.now(), messages=[*op.messages, message]
+    )
+    op.refresh_from_db()
+    return op
+
+
+def _finish(op: Operation) -> Operation:
+    with transaction.atomic():
+        request = ProductionRequest.objects.select_for_update().get(pk=op.request_id)
+        started = ProductionRequest.objects.filter(pk=request.pk, status__in=REQUEST_MOVES["start"].sources).update(
+            status=REQUEST_MOVES["start"].target, updated=timezone.now()
+        )
+        Operation.objects.filter(pk=op.pk, status__in=OPERATION_MOVES["finish"].sources).update(
+            status=OperationStatus.DONE, finished_at=timezone.now()
+        )
+        op.refresh_from_db()
+        if started:
+            tasks = ProductionTask.objects.filter(request=request).count()
+            audit(op.actor, "start", request, f"{tasks} tasks registered", operation=op.pk, tasks=tasks)
+            counts = {"slices": op.total, "tasks": tasks, "failed": op.failed}
+            transaction.on_commit(lambda: notifications.request_approved(request, actor=op.actor, counts=counts))
+    return op
+
+
+def register_slices(request: ProductionRequest, slice_ids: list[int]) -> BatchResult:
+    """Create the tasks (and their merged output datasets) of the slices that have none yet."""
+    has_tasks = ProductionTask.objects.filter(slice=OuterRef("pk"))
+    slices = list(
+        Slice.objects.filter(pk__in=slice_ids, dataset__isnull=False)
+        .exclude(Exists(has_tasks))
+        .select_related("dataset", "ptag")
+        .order_by("pk")
+    )
+    result = BatchResult(skipped=len(slice_ids) - len(slices))
+    events = _input_events(slices)
+    planned = []  # (task, [(format, output name)])
+    for s in slices:
+        try:
+            planned += _plan_slice(request, s, events)
+        except DatasetNameError as error:
+            result.failed += 1
+            result.messages.append(f"slice {s.position} ({s.dataset_name}): {error}")
+            continue
+        result.slices += 1
+    tasks = ProductionTask.objects.bulk_create([task for task, _ in planned], batch_size=5000)
+    _create_outputs(tasks, [outputs for _, outputs in planned])
+    result.tasks = len(tasks)
+    return result
+
+
+def _plan_slice(request: ProductionRequest, s: Slice, events: dict[int, int]) -> list[tuple]:
+    input_name = s.dataset.name.removesuffix("/")
+    source = parse_dataset_name(input_name)
+    planned = []
+    for formats in s.task_formats():
+        task = ProductionTask(
+            request_id=request.pk,
+            slice_id=s.pk,
+            group_id=request.group_id,
+            project=source.project,
+            name=task_name(input_name, ptag=s.ptag.name, formats=formats),
+            input_dataset_id=s.dataset_id,
+            ptag_id=s.ptag_id,
+            formats=formats,
+            skim=s.skim,
+            events_per_job=s.events_per_job,
+            priority=s.priority if s.priority is not None else request.priority,
+            status=TaskStatus.REGISTERED,
+            destination=request.destination or request.group.destination,
+            events_total=events.get(s.dataset_id, 0),
+            max_attempts=DEFAULT_MAX_ATTEMPTS,
+            max_failures=DEFAULT_MAX_FAILURES,
+            memory_mb=s.ptag.memory_mb,
+        )
+        outputs = [(f, output_dataset_name(input_name, ptag=s.ptag.name, data_format=f)) for f in formats]
+        planned.append((task, outputs))
+    return planned
+
+
+def _input_events(slices: list[Slice]) -> dict[int, int]:
+    """Input events per dataset; a container's are the sum of its members'."""
+    events = {s.dataset_id: s.dataset.events for s in slices}
+    containers = [s.dataset_id for s in slices if s.dataset.is_container]
+    if containers:
+        sums = (
+            Dataset.members.through.objects.filter(from_dataset_id__in=containers)
+            .values("from_dataset_id")
+            .annotate(total=Sum("to_dataset__events"))
+        )
+        events.update({row["from_dataset_id"]: row["total"] or 0 for row in sums})
+    return events
+
+
+def _create_outputs(tasks: list[ProductionTask], outputs: list[list[tuple[str, str]]]) -> None:
+    """Each task's merged output datasets (status open), named with the task id, and the links to them."""
+    rows, links = [], defaultdict(list)
+    for task, task_outputs in zip(tasks, outputs, strict=True):
+        for data_format, output_name in task_outputs:
+            name = merged_dataset_name(output_name, task_id=task.pk)
+            parsed = parse_dataset_name(name)
+            rows.append(
+                Dataset(
+                    name=name,
+                    project=parsed.project,
+                    number=parsed.number,
+                    physics_short=parsed.physics_short,
+                    prod_step=parsed.prod_step,
+                    data_type=parsed.data_type,
+                    tags=parsed.tags,
+                    status=DatasetStatus.OPEN,
+                )
+            )
+            links[name] = (task.pk, data_format)
+    created = Dataset.objects.bulk_create(rows, batch_size=5000)
+    TaskDataset.objects.bulk_create(
+        [TaskDataset(task_id=links[d.name][0], dataset_id=d.pk, format=links[d.name][1], merged=True) for d in created],
+        batch_size=5000,
+    )
