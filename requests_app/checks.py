@@ -41,8 +41,9 @@ def duplicate_problems(request: ProductionRequest) -> list[tuple[int, str]]:
     """Slices that would make a task duplicating a live task (same input, p-tag and format), here or elsewhere."""
     slices = Slice.objects.filter(request=request, dataset__isnull=False)
     live = _live_formats(request, slices)
-    repeated = slices.values("dataset_id", "ptag_id").annotate(n=Count("id")).filter(n__gt=1).values_list("dataset_id")
-    suspects = slices.filter(dataset_id__in=[d for d, _ in live] + list(repeated.values_list("dataset_id", flat=True)))
+    repeated = slices.values("dataset_id", "ptag_id").annotate(n=Count("id")).filter(n__gt=1)
+    suspect_ids = {key[0] for key in live} | {row["dataset_id"] for row in repeated}
+    suspects = slices.filter(dataset_id__in=suspect_ids)
     problems, asked = [], {}
     for s in suspects.select_related("ptag").order_by("position"):
         for data_format in s.formats:

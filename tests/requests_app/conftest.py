@@ -31,3 +31,50 @@ def listfile_for(datasets, *, group="PHYS-SUSY", tag="p1872", formats="DAOD_SUSY
     lines = [f"group:{group}", "comment:SUSY derivations", f"tag:{tag}", extra, f"formats:{formats}"]
     lines += [f"ds:{d.name if hasattr(d, 'name') else d}" for d in datasets]
     return "\n".join(line for line in lines if line) + "\n"
+
+
+@pytest.fixture
+def eager_celery():
+    """Queued work runs in-process at once (the API's on_commit hooks run it when the test captures them)."""
+    from deft.celery import app
+
+    was = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = was
+
+
+@pytest.fixture
+def draft(db, susy, susy_manager, ptag, aods):
+    """A SUSY draft of the three AODs, two formats each, single carriage."""
+    from requests_app.services import RequestSpec, SliceSpec, request_create
+
+    spec = RequestSpec(
+        group=susy,
+        description="SUSY derivations",
+        ptag=ptag,
+        slices=[SliceSpec(d.name, ("DAOD_SUSY1", "DAOD_SUSY2")) for d in aods],
+    )
+    return request_create(actor=susy_manager, spec=spec)
+
+
+@pytest.fixture
+def waiting(draft, susy_manager):
+    from requests_app.services import request_send
+
+    request_send(request=draft, actor=susy_manager)
+    draft.refresh_from_db()
+    return draft
+
+
+@pytest.fixture
+def api_for():
+    """An API client authenticated as an existing user."""
+    from rest_framework.test import APIClient
+
+    def make(user):
+        api = APIClient()
+        api.force_authenticate(user)
+        return api
+
+    return make
