@@ -15,6 +15,7 @@ class DatasetFilterSet(StrictFilterSet):
     number_max = django_filters.NumberFilter(field_name="number", lookup_expr="lte")
     tag = django_filters.CharFilter(field_name="tags", lookup_expr="contains", help_text="a tag in the chain")
     is_container = django_filters.BooleanFilter()
+    in_container = django_filters.NumberFilter(field_name="containers", help_text="the datasets of a container (id)")
 
     class Meta:
         model = Dataset

@@ -57,10 +57,10 @@ class RequestInvalid(ValidationError):
 
     def __init__(self, problems: list[tuple[object, str]]):
         self.problems = problems
-        super().__init__([_render(where, message) for where, message in problems])
+        super().__init__([render_problem(where, message) for where, message in problems])
 
 
-def _render(where, message: str) -> str:
+def render_problem(where, message: str) -> str:
     if isinstance(where, int):
         return f"line {where}: {message}" if where else message
     return f"{where}: {message}"
