@@ -6,7 +6,6 @@ have tasks, so a redelivered or repeated registration creates nothing more. Per 
 one of their merged output datasets, one of the links.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -16,6 +15,7 @@ from django.utils import timezone
 from catalog.models import Dataset, DatasetStatus
 from catalog.naming import DatasetNameError, merged_dataset_name, output_dataset_name, parse_dataset_name, task_name
 from deft import notifications
+from deft.bulk import bulk_insert
 from tasks.models import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_FAILURES, Operation, ProductionTask, TaskDataset
 from tasks.states import OPERATION_FINAL, OPERATION_MOVES, OperationStatus, TaskStatus
 
@@ -114,45 +114,47 @@ def register_slices(request: ProductionRequest, slice_ids: list[int]) -> BatchRe
     )
     result = BatchResult(skipped=len(slice_ids) - len(slices))
     events = _input_events(slices)
-    planned = []  # (task, [(format, output name)])
+    destination = request.effective_destination
+    planned = []  # (task row, [(format, output name)])
     for s in slices:
         try:
-            planned += _plan_slice(request, s, events)
+            planned += _plan_slice(request, s, events=events, destination=destination)
         except DatasetNameError as error:
             result.failed += 1
             result.messages.append(f"slice {s.position} ({s.dataset_name}): {error}")
             continue
         result.slices += 1
-    tasks = ProductionTask.objects.bulk_create([task for task, _ in planned], batch_size=5000)
-    _create_outputs(tasks, [outputs for _, outputs in planned])
-    result.tasks = len(tasks)
+    task_ids = bulk_insert(ProductionTask, [task for task, _ in planned])
+    _create_outputs(task_ids, [outputs for _, outputs in planned])
+    result.tasks = len(task_ids)
     return result
 
 
-def _plan_slice(request: ProductionRequest, s: Slice, events: dict[int, int]) -> list[tuple]:
+def _plan_slice(request: ProductionRequest, s: Slice, *, events: dict[int, int], destination: str) -> list[tuple]:
+    """The task rows of one slice (one per format, or one per train) and the output names of each."""
     input_name = s.dataset.name.removesuffix("/")
     source = parse_dataset_name(input_name)
     planned = []
     for formats in s.task_formats():
-        task = ProductionTask(
-            request_id=request.pk,
-            slice_id=s.pk,
-            group_id=request.group_id,
-            project=source.project,
-            name=task_name(input_name, ptag=s.ptag.name, formats=formats),
-            input_dataset_id=s.dataset_id,
-            ptag_id=s.ptag_id,
-            formats=formats,
-            skim=s.skim,
-            events_per_job=s.events_per_job,
-            priority=s.priority if s.priority is not None else request.priority,
-            status=TaskStatus.REGISTERED,
-            destination=request.destination or request.group.destination,
-            events_total=events.get(s.dataset_id, 0),
-            max_attempts=DEFAULT_MAX_ATTEMPTS,
-            max_failures=DEFAULT_MAX_FAILURES,
-            memory_mb=s.ptag.memory_mb,
-        )
+        task = {
+            "request_id": request.pk,
+            "slice_id": s.pk,
+            "group_id": request.group_id,
+            "project": source.project,
+            "name": task_name(input_name, ptag=s.ptag.name, formats=formats),
+            "input_dataset_id": s.dataset_id,
+            "ptag_id": s.ptag_id,
+            "formats": formats,
+            "skim": s.skim,
+            "events_per_job": s.events_per_job,
+            "priority": s.priority if s.priority is not None else request.priority,
+            "status": TaskStatus.REGISTERED,
+            "destination": destination,
+            "events_total": events.get(s.dataset_id, 0),
+            "max_attempts": DEFAULT_MAX_ATTEMPTS,
+            "max_failures": DEFAULT_MAX_FAILURES,
+            "memory_mb": s.ptag.memory_mb,
+        }
         outputs = [(f, output_dataset_name(input_name, ptag=s.ptag.name, data_format=f)) for f in formats]
         planned.append((task, outputs))
     return planned
@@ -172,28 +174,36 @@ def _input_events(slices: list[Slice]) -> dict[int, int]:
     return events
 
 
-def _create_outputs(tasks: list[ProductionTask], outputs: list[list[tuple[str, str]]]) -> None:
+def _create_outputs(task_ids: list[int], outputs: list[list[tuple[str, str]]]) -> None:
     """Each task's merged output datasets (status open), named with the task id, and the links to them."""
-    rows, links = [], defaultdict(list)
-    for task, task_outputs in zip(tasks, outputs, strict=True):
+    rows, links = [], []
+    for task_id, task_outputs in zip(task_ids, outputs, strict=True):
         for data_format, output_name in task_outputs:
-            name = merged_dataset_name(output_name, task_id=task.pk)
-            parsed = parse_dataset_name(name)
-            rows.append(
-                Dataset(
-                    name=name,
-                    project=parsed.project,
-                    number=parsed.number,
-                    physics_short=parsed.physics_short,
-                    prod_step=parsed.prod_step,
-                    data_type=parsed.data_type,
-                    tags=parsed.tags,
-                    status=DatasetStatus.OPEN,
-                )
-            )
-            links[name] = (task.pk, data_format)
-    created = Dataset.objects.bulk_create(rows, batch_size=5000)
-    TaskDataset.objects.bulk_create(
-        [TaskDataset(task_id=links[d.name][0], dataset_id=d.pk, format=links[d.name][1], merged=True) for d in created],
-        batch_size=5000,
+            name = merged_dataset_name(output_name, task_id=task_id)
+            rows.append(_dataset_row(name))
+            links.append((task_id, data_format))
+    dataset_ids = bulk_insert(Dataset, rows)
+    bulk_insert(
+        TaskDataset,
+        [
+            {"task_id": task_id, "dataset_id": dataset_id, "format": data_format, "merged": True}
+            for dataset_id, (task_id, data_format) in zip(dataset_ids, links, strict=True)
+        ],
     )
+
+
+def _dataset_row(name: str) -> dict:
+    """A catalog row for an output: its name's parts as fields, open until the task fills it."""
+    # The merged name is output name + '_tidNNNNNNNN_00': its parts are the output's, which we split without
+    # a regex pass (the name was checked by merged_dataset_name already).
+    project, number, physics_short, prod_step, data_type, tags = name.split(".")
+    return {
+        "name": name,
+        "project": project,
+        "number": int(number),
+        "physics_short": physics_short,
+        "prod_step": prod_step,
+        "data_type": data_type,
+        "tags": tags,
+        "status": DatasetStatus.OPEN,
+    }
