@@ -12,14 +12,10 @@ from catalog.models import Dataset, File, ReplicaState, StorageEndpoint
 from catalog.naming import DatasetNameError, task_name
 from catalog.rse_expression import RSEExpressionError, choose_endpoint
 from tasks.models import ProductionTask
+from tasks.splitting import InputFile, split_by_lumiblock
 from tasks.states import TASK_ACTIVE
 
 from .models import ProductionRequest, Slice
-
-try:  # the splitter lands on main separately; until then the preview counts jobs by events alone
-    from tasks.splitting import InputFile, split_by_lumiblock
-except ImportError:  # pragma: no cover - removed once tasks.splitting is merged
-    InputFile = split_by_lumiblock = None
 
 PREVIEW_TASK_ROWS = 200  # the page lists this many tasks; totals always cover all of them
 
@@ -140,9 +136,6 @@ def estimate_jobs(files: list[tuple], *, events_per_job: int | None, cpu: float)
     """Jobs the splitter will make from (lfn, events, lumiblocks) files: whole lumiblocks, never cut."""
     if not files:
         return 0
-    if split_by_lumiblock is None:  # pragma: no cover - until tasks.splitting is merged
-        per_job = events_per_job or max(1000, min(100_000, int(7200 / cpu)))
-        return -(-sum(f[1] for f in files) // per_job)
     units = [InputFile(lfn, [tuple(lb) for lb in lbs] or [(0, 0, events)]) for lfn, events, lbs in files]
     return len(split_by_lumiblock(units, events_per_job=events_per_job, cpu_seconds_per_event=cpu))
 
