@@ -17,9 +17,6 @@ from tasks.states import TASK_ACTIVE
 
 from .models import ProductionRequest, Slice
 
-PREVIEW_TASK_ROWS = 200  # the page lists this many tasks; totals always cover all of them
-
-
 # --- duplicates and unknown inputs (approval refuses these) ---------------------------------------------------
 
 

@@ -130,3 +130,10 @@ def test_a_bad_file_on_the_page_lists_every_line(client, susy_manager, ptag, aod
     body = response.content.decode()
     assert "line 2: expected" in body and "no &#x27;ds&#x27; line" in body
     assert not ProductionRequest.objects.exists()
+
+
+def test_tick_boxes_carry_plain_ids_even_past_a_thousand(client, susy_manager):
+    DatasetFactory(id=12345, number=117077)
+    client.force_login(susy_manager)
+    body = client.get("/catalog/datasets/").content.decode()
+    assert 'value="12345"' in body  # not "12,345": the page localizes numbers, the form must not
