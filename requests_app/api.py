@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from deft import permissions
+from tasks.models import Operation
 
 from . import checks, services
 from .filtersets import PTagFilterSet, RequestFilterSet
@@ -96,7 +97,7 @@ class RequestViewSet(viewsets.ReadOnlyModelViewSet):
             return invalid_response(invalid)
         target.refresh_from_db()
         body = {"request": RequestSerializer(target).data}
-        if outcome is not None and outcome.__class__.__name__ == "Operation":
+        if isinstance(outcome, Operation):
             body["operation"] = {"id": outcome.pk, "action": outcome.action, "status": outcome.status}
             return Response(body, status=status.HTTP_202_ACCEPTED)
         return Response(body)

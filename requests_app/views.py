@@ -10,7 +10,7 @@ from catalog.models import Dataset
 from deft import permissions
 from deft.generic import link, render_detail, status_badge
 from deft.views import ObjectListView
-from tasks.models import ProductionTask
+from tasks.models import Operation, ProductionTask
 
 from . import checks, services
 from .filtersets import PTagFilterSet, RequestFilterSet
@@ -132,7 +132,7 @@ def request_action(request, pk, verb):
         messages.error(request, f"Not {verb}ed: " + "; ".join(invalid.messages))
     else:
         done = f"Request {obj.pk}: {verb} done."
-        if outcome is not None and outcome.__class__.__name__ == "Operation":
+        if isinstance(outcome, Operation):
             done += f" Registering its tasks (operation {outcome.pk})."
         messages.success(request, done)
     return redirect(obj)
