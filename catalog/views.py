@@ -1,26 +1,50 @@
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html
 
+from deft import permissions
 from deft.generic import link, render_detail
 from deft.views import ObjectListView
+from requests_app.models import ProductionRequest, RequestStatus
 
 from .filtersets import DatasetFilterSet, EndpointFilterSet, SiteFilterSet
 from .models import Dataset, Site, StorageEndpoint
 
 
+def members_link(dataset):
+    """A container expands to its datasets."""
+    if not dataset.is_container:
+        return ""
+    return format_html('<a href="?in_container={}">its datasets</a>', dataset.pk)
+
+
 class DatasetListView(ObjectListView):
+    """Dataset search: patterns and filters; group managers tick datasets into a request."""
+
     model = Dataset
     filterset_class = DatasetFilterSet
     title = "Datasets"
+    template_name = "catalog/dataset_search.html"
     ordering = ("name",)
     columns = [
         ("Name", lambda d: link(d, d.name)),
+        ("Container", members_link),
         ("Type", "data_type"),
         ("Events", lambda d: intcomma(d.events)),
         ("Files", "files"),
         ("Size", lambda d: filesizeformat(d.bytes)),
         ("Status", "status"),
     ]
+
+    def extra_context(self, request, filterset) -> dict:
+        may_request = permissions.can(request.user, "create_request")
+        drafts = ProductionRequest.objects.none()
+        if may_request:
+            editable = ProductionRequest.objects.filter(status=RequestStatus.DRAFT).order_by("-id")
+            drafts = permissions.actionable(request.user, editable)[:20]
+        params = request.GET.copy()
+        params.pop("page", None)
+        return {"may_request": may_request, "drafts": drafts, "match": params.urlencode()}
 
 
 class SiteListView(ObjectListView):

@@ -1,0 +1,243 @@
+"""Register an approved request's tasks in bulk: the worker side of approval.
+
+The work is an Operation walked in slice-primary-key batches, one transaction each. Each batch locks the
+request row (so two deliveries of the same operation queue instead of racing) and skips slices that already
+have tasks, so a redelivered or repeated registration creates nothing more. Per batch: one INSERT of tasks,
+one of their merged output datasets, one of the links.
+"""
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Sum
+from django.utils import timezone
+
+from catalog.models import Dataset, DatasetStatus
+from catalog.naming import DatasetNameError, merged_dataset_name, output_dataset_name, parse_dataset_name, task_name
+from deft import notifications
+from deft.bulk import bulk_insert
+from tasks.models import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_FAILURES, Operation, ProductionTask, TaskDataset
+from tasks.states import OPERATION_FINAL, OPERATION_MOVES, OperationStatus, TaskStatus
+
+from .models import ProductionRequest, RequestStatus, Slice
+from .services import audit
+from .states import REQUEST_MOVES
+
+BATCH_SLICES = 5000
+
+
+@dataclass
+class BatchResult:
+    slices: int = 0
+    tasks: int = 0
+    skipped: int = 0  # slices that already had tasks (a redelivery)
+    failed: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def run_registration(op_id: int, *, batch_size: int = BATCH_SLICES) -> Operation:
+    """Register the tasks of the operation's request, resuming after its cursor; then the request is working."""
+    op = Operation.objects.get(pk=op_id)
+    if op.status in OPERATION_FINAL:
+        return op
+    Operation.objects.filter(pk=op.pk, status__in=OPERATION_MOVES["start"].sources).update(
+        status=OperationStatus.RUNNING, started_at=op.started_at or timezone.now()
+    )
+    cursor = op.cursor
+    while True:
+        with transaction.atomic():
+            request = ProductionRequest.objects.select_for_update().get(pk=op.request_id)
+            if request.status != RequestStatus.APPROVED:
+                return _stop(op, f"request is {request.status}, not approved: registration stopped")
+            ids = list(
+                Slice.objects.filter(request=request, pk__gt=cursor)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                break
+            result = register_slices(request, ids)
+            _advance(op, cursor=ids[-1], result=result)
+            cursor = ids[-1]
+    return _finish(op)
+
+
+def _advance(op: Operation, *, cursor: int, result: BatchResult) -> None:
+    changes = dict(
+        cursor=cursor,
+        done=F("done") + result.slices,
+        skipped=F("skipped") + result.skipped,
+        failed=F("failed") + result.failed,
+    )
+    if result.messages:
+        messages = Operation.objects.values_list("messages", flat=True).get(pk=op.pk)
+        changes["messages"] = (messages + result.messages)[-200:]
+    params = Operation.objects.values_list("params", flat=True).get(pk=op.pk) or {}
+    changes["params"] = {**params, "tasks": params.get("tasks", 0) + result.tasks}
+    Operation.objects.filter(pk=op.pk).update(**changes)
+
+
+def _stop(op: Operation, message: str) -> Operation:
+    Operation.objects.filter(pk=op.pk, status__in=OPERATION_MOVES["fail"].sources).update(
+        status=OperationStatus.FAILED, finished_at=timezone.now(), messages=[*op.messages, message]
+    )
+    op.refresh_from_db()
+    return op
+
+
+def _finish(op: Operation) -> Operation:
+    with transaction.atomic():
+        request = ProductionRequest.objects.select_for_update().get(pk=op.request_id)
+        started = ProductionRequest.objects.filter(pk=request.pk, status__in=REQUEST_MOVES["start"].sources).update(
+            status=REQUEST_MOVES["start"].target, updated=timezone.now()
+        )
+        Operation.objects.filter(pk=op.pk, status__in=OPERATION_MOVES["finish"].sources).update(
+            status=OperationStatus.DONE, finished_at=timezone.now()
+        )
+        op.refresh_from_db()
+        if started:
+            tasks = ProductionTask.objects.filter(request=request).count()
+            audit(op.actor, "start", request, f"{tasks} tasks registered", operation=op.pk, tasks=tasks)
+            counts = {"slices": op.total, "tasks": tasks, "failed": op.failed}
+            transaction.on_commit(lambda: notifications.request_approved(request, actor=op.actor, counts=counts))
+    return op
+
+
+class SliceRow(NamedTuple):
+    """What registration reads of a slice: plain values, because building 10,000 model instances is slow."""
+
+    pk: int
+    position: int
+    dataset_name: str
+    dataset_id: int
+    input_name: str
+    input_events: int
+    is_container: bool
+    ptag_id: int
+    ptag: str
+    memory_mb: int
+    formats: list
+    skim: bool
+    train: bool
+    events_per_job: int | None
+    priority: int | None
+
+
+SLICE_COLUMNS = (
+    "pk", "position", "dataset_name", "dataset_id", "dataset__name", "dataset__events", "dataset__is_container",
+    "ptag_id", "ptag__name", "ptag__memory_mb", "formats", "skim", "train", "events_per_job", "priority",
+)  # fmt: skip
+
+
+def unregistered_slices(slice_ids: list[int]) -> list[SliceRow]:
+    """The slices among `slice_ids` that have a catalog input and no task yet, in pk order."""
+    has_tasks = ProductionTask.objects.filter(slice=OuterRef("pk"))
+    rows = (
+        Slice.objects.filter(pk__in=slice_ids, dataset__isnull=False)
+        .exclude(Exists(has_tasks))
+        .order_by("pk")
+        .values_list(*SLICE_COLUMNS)
+    )
+    return [SliceRow(*row) for row in rows]
+
+
+def register_slices(request: ProductionRequest, slice_ids: list[int]) -> BatchResult:
+    """Create the tasks (and their merged output datasets) of the slices that have none yet."""
+    slices = unregistered_slices(slice_ids)
+    result = BatchResult(skipped=len(slice_ids) - len(slices))
+    events = _input_events(slices)
+    destination = request.effective_destination
+    planned = []  # (task row, [(format, output name)])
+    for s in slices:
+        try:
+            planned += plan_slice(request, s, events=events, destination=destination)
+        except DatasetNameError as error:
+            result.failed += 1
+            result.messages.append(f"slice {s.position} ({s.dataset_name}): {error}")
+            continue
+        result.slices += 1
+    task_ids = bulk_insert(ProductionTask, [task for task, _ in planned])
+    _create_outputs(task_ids, [outputs for _, outputs in planned])
+    result.tasks = len(task_ids)
+    return result
+
+
+def plan_slice(request: ProductionRequest, s: SliceRow, *, events: dict[int, int], destination: str) -> list[tuple]:
+    """The task rows of one slice (one per format, or one per train) and the output names of each."""
+    input_name = s.input_name.removesuffix("/")
+    source = parse_dataset_name(input_name)
+    priority = s.priority if s.priority is not None else request.priority
+    planned = []
+    for formats in [list(s.formats)] if s.train else [[f] for f in s.formats]:
+        task = {
+            "request_id": request.pk,
+            "slice_id": s.pk,
+            "group_id": request.group_id,
+            "project": source.project,
+            "name": task_name(input_name, ptag=s.ptag, formats=formats),
+            "input_dataset_id": s.dataset_id,
+            "ptag_id": s.ptag_id,
+            "formats": formats,
+            "skim": s.skim,
+            "events_per_job": s.events_per_job,
+            "priority": priority,
+            "status": TaskStatus.REGISTERED,
+            "destination": destination,
+            "events_total": events.get(s.dataset_id, 0),
+            "max_attempts": DEFAULT_MAX_ATTEMPTS,
+            "max_failures": DEFAULT_MAX_FAILURES,
+            "memory_mb": s.memory_mb,
+        }
+        outputs = [(f, output_dataset_name(input_name, ptag=s.ptag, data_format=f)) for f in formats]
+        planned.append((task, outputs))
+    return planned
+
+
+def _input_events(slices: list[SliceRow]) -> dict[int, int]:
+    """Input events per dataset; a container's are the sum of its members'."""
+    events = {s.dataset_id: s.input_events for s in slices}
+    containers = [s.dataset_id for s in slices if s.is_container]
+    if containers:
+        sums = (
+            Dataset.members.through.objects.filter(from_dataset_id__in=containers)
+            .values("from_dataset_id")
+            .annotate(total=Sum("to_dataset__events"))
+        )
+        events.update({row["from_dataset_id"]: row["total"] or 0 for row in sums})
+    return events
+
+
+def _create_outputs(task_ids: list[int], outputs: list[list[tuple[str, str]]]) -> None:
+    """Each task's merged output datasets (status open), named with the task id, and the links to them."""
+    rows, links = [], []
+    for task_id, task_outputs in zip(task_ids, outputs, strict=True):
+        for data_format, output_name in task_outputs:
+            name = merged_dataset_name(output_name, task_id=task_id)
+            rows.append(_dataset_row(name))
+            links.append((task_id, data_format))
+    dataset_ids = bulk_insert(Dataset, rows)
+    bulk_insert(
+        TaskDataset,
+        [
+            {"task_id": task_id, "dataset_id": dataset_id, "format": data_format, "merged": True}
+            for dataset_id, (task_id, data_format) in zip(dataset_ids, links, strict=True)
+        ],
+    )
+
+
+def _dataset_row(name: str) -> dict:
+    """A catalog row for an output: its name's parts as fields, open until the task fills it."""
+    # The merged name is output name + '_tidNNNNNNNN_00': its parts are the output's, which we split without
+    # a regex pass (the name was checked by merged_dataset_name already).
+    project, number, physics_short, prod_step, data_type, tags = name.split(".")
+    return {
+        "name": name,
+        "project": project,
+        "number": int(number),
+        "physics_short": physics_short,
+        "prod_step": prod_step,
+        "data_type": data_type,
+        "tags": tags,
+        "status": DatasetStatus.OPEN,
+    }
