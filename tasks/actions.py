@@ -31,7 +31,6 @@ from .states import OPERATION_MOVES, TASK_ACTIVE, TASK_FINAL, TASK_MOVES, TASK_R
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 2000
 NOT_RUNNING_JOBS = (JobStatus.DEFINED, JobStatus.ASSIGNED)
 MAX_PRIORITY = 10_000
 MAX_ATTEMPTS_INCREASE = 1000
@@ -287,7 +286,7 @@ def operation_run(*, operation_id: int) -> Operation:
     if not operation_begin(op):
         return op
     ids = op.selection.get("task_ids", [])
-    pause = getattr(settings, "DEFT_OPERATION_PAUSE", 0.0)
+    pause = settings.DEFT_OPERATION_PAUSE
     try:
         while batch_once(op, ids):
             if pause:
@@ -327,7 +326,7 @@ def apply_next_batch(op: Operation, ids: list[int]) -> bool:
         if status != OPERATION_MOVES["start"].target:
             return False
         start = bisect.bisect_right(ids, cursor)
-        batch = ids[start : start + BATCH_SIZE]
+        batch = ids[start : start + settings.DEFT_OPERATION_BATCH_SIZE]
         if not batch:
             return False
         result = BATCH_ACTIONS[op.action](batch, op)

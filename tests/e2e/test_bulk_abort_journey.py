@@ -21,7 +21,7 @@ def eager_celery():
     app.conf.task_always_eager = before
 
 
-def test_prodmgr_aborts_all_tasks_of_a_request_and_watches_it_finish(transactional_db, eager_celery, login, live_server):
+def test_prodmgr_aborts_a_requests_tasks_and_watches_it_finish(transactional_db, eager_celery, login, live_server):
     prodmgr = UserFactory(username="prodmgr")
     MembershipFactory(user=prodmgr, group=None, role=Role.PRODUCTION_MANAGER)
     request = ProductionRequestFactory()

@@ -117,9 +117,9 @@ def test_a_rerun_of_a_finished_operation_changes_nothing_twice(prodmgr):
     assert AuditEvent.objects.filter(operation_id=op.pk).count() == 4
 
 
-def test_an_interrupted_operation_resumes_after_its_cursor(prodmgr, monkeypatch):
+def test_an_interrupted_operation_resumes_after_its_cursor(prodmgr, settings):
     tasks = make_tasks(10, status="running")
-    monkeypatch.setattr(actions, "BATCH_SIZE", 3)
+    settings.DEFT_OPERATION_BATCH_SIZE = 3
     op = operation_start(
         actor=prodmgr, action="increase_attempts", task_ids=[t.pk for t in tasks], params={"increase": 1}
     )
