@@ -25,7 +25,7 @@ from deft import permissions
 from deft.models import AuditEvent, PhysicsGroup
 
 from .filtersets import TaskFilterSet
-from .jobstate import jobs_cancel_of_tasks, jobs_set_of_tasks, tasks_move
+from .jobstate import jobs_cancel_of_tasks, jobs_set_of_tasks, tasks_move, tasks_move_counting
 from .models import Job, Operation, ProductionTask
 from .states import OPERATION_MOVES, TASK_ACTIVE, TASK_FINAL, TASK_MOVES, TASK_RETRYABLE, JobStatus, TaskStatus
 
@@ -442,10 +442,10 @@ def without_active_jobs(task_ids: list[int]) -> list[int]:
 def abort_batch(batch: list[int], op: Operation) -> BatchResult:
     # Jobs first, then tasks: the lock order of jobs_move, so an abort and the executor never deadlock.
     todo = candidates(batch, "abort")
-    jobs_cancel_of_tasks(task_ids=todo, statuses=NOT_RUNNING_JOBS)
-    moved = tasks_move(task_ids=todo, move="abort")
-    tasks_abort_settle(task_ids=moved)
-    return BatchResult(changed=moved, kill=running_jobs(moved))
+    deltas = jobs_cancel_of_tasks(task_ids=todo, statuses=NOT_RUNNING_JOBS, apply=False)
+    moved = tasks_move_counting(task_ids=todo, move="abort", deltas=deltas, idle_move="aborted")
+    still_active = [pk for pk, status in moved.items() if status == TaskStatus.TOABORT]
+    return BatchResult(changed=sorted(moved), kill=running_jobs(still_active))
 
 
 def tasks_abort_settle(*, task_ids: list[int]) -> list[int]:
@@ -456,8 +456,9 @@ def tasks_abort_settle(*, task_ids: list[int]) -> list[int]:
 def finish_batch(batch: list[int], op: Operation) -> BatchResult:
     if op.params.get("mode") == "hard":
         todo = candidates(batch, "finish")
-        jobs_cancel_of_tasks(task_ids=todo, statuses=NOT_RUNNING_JOBS)
-        moved = tasks_move(task_ids=todo, move="finish", values={"ended_at": timezone.now()})
+        deltas = jobs_cancel_of_tasks(task_ids=todo, statuses=NOT_RUNNING_JOBS, apply=False)
+        moved = sorted(tasks_move_counting(task_ids=todo, move="finish", deltas=deltas))
+        ProductionTask.objects.filter(pk__in=moved).update(ended_at=timezone.now())
         return BatchResult(changed=moved, kill=running_jobs(moved))
     # Soft: no new jobs; the engine ends the task when its running jobs end. Tasks with none end now.
     marked = locked_candidates(batch, "finish", soft_finish=False)
