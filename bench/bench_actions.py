@@ -88,8 +88,14 @@ def fixtures():
     )
     Dataset.objects.get_or_create(
         name="mc14_8TeV.999999.Bench.merge.AOD.e1_s1_r1",
-        defaults={"project": "mc14_8TeV", "number": 999999, "physics_short": "Bench", "prod_step": "merge",
-                  "data_type": "AOD", "tags": "e1_s1_r1"},
+        defaults={
+            "project": "mc14_8TeV",
+            "number": 999999,
+            "physics_short": "Bench",
+            "prod_step": "merge",
+            "data_type": "AOD",
+            "tags": "e1_s1_r1",
+        },
     )
     PTag.objects.get_or_create(name="p9999", defaults={"cache": "AtlasDerivation 19.1.4.7"})
     return request, actor
@@ -113,9 +119,16 @@ def load(request):
     Operation.objects.all().delete()
     mixes = [MIX_IDLE if i % 2 == 0 else MIX_BUSY for i in range(TASKS)]
     task_values = {
-        "request_id": request.pk, "group_id": request.group_id, "project": "mc14_8TeV", "input_dataset_id": dataset.pk,
-        "ptag_id": ptag.pk, "formats": '["DAOD_SUSY1"]', "status": "running", "events_total": 100_000,
-        "created": now, "updated": now,
+        "request_id": request.pk,
+        "group_id": request.group_id,
+        "project": "mc14_8TeV",
+        "input_dataset_id": dataset.pk,
+        "ptag_id": ptag.pk,
+        "formats": '["DAOD_SUSY1"]',
+        "status": "running",
+        "events_total": 100_000,
+        "created": now,
+        "updated": now,
     }
     rows = []
     for i, mix in enumerate(mixes):
@@ -124,8 +137,8 @@ def load(request):
     copy_rows(ProductionTask, rows)
     task_ids = list(ProductionTask.objects.filter(request=request).order_by("pk").values_list("pk", flat=True))
     job_values = {"job_type": "deriv", "inputs": "[]", "nevents": 5000, "created": now, "updated": now}
-    jobs = ({**job_values, "task_id": t, "status": s} for t, mix in zip(task_ids, mixes) for s, n in mix.items()
-            for _ in range(n))
+    pairs = zip(task_ids, mixes, strict=True)
+    jobs = ({**job_values, "task_id": t, "status": s} for t, mix in pairs for s, n in mix.items() for _ in range(n))
     copy_rows(Job, jobs)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {ProductionTask._meta.db_table}; ANALYZE {Job._meta.db_table}")
@@ -139,11 +152,11 @@ def copy_rows(model, rows):
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     defaults = {f.column: default_of(f) for f in fields}
     columns = [f.column for f in fields]
-    with connection.cursor() as cursor:
-        with cursor.connection.cursor().copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                merged = {**defaults, **row}
-                copy.write_row([merged[c] for c in columns])
+    sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.connection.cursor().copy(sql) as copy:
+        for row in rows:
+            merged = {**defaults, **row}
+            copy.write_row([merged[c] for c in columns])
 
 
 def default_of(field):
