@@ -193,3 +193,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Bulk actions on tasks (tasks/actions.py): tasks per batch (one transaction each) and a pause between batches
+# that leaves the database to others. A Redis broker redelivers the unacknowledged message of a dead worker after
+# the visibility timeout (acks_late), so an operation resumes at its cursor.
+DEFT_OPERATION_BATCH_SIZE = env.int("DEFT_OPERATION_BATCH_SIZE", default=2000)
+DEFT_OPERATION_PAUSE = env.float("DEFT_OPERATION_PAUSE", default=0.0)
+if CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}

@@ -9,6 +9,15 @@ from deft.api import PatternFilter, StrictFilterSet
 from .models import ErrorClass, ErrorCode, ErrorSource, Job, JobType, Operation, ProductionTask
 from .states import TASK_STATUS_GROUPS, JobStatus, OperationStatus, TaskStatus
 
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Sorting by a column with ties (status, priority) still pages stably: the id breaks the ties."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        return qs.order_by(*qs.query.order_by, "-id") if value else qs
+
+
 STATUS_CHOICES = list(TaskStatus.choices) + [(g, f"{g} (group)") for g in TASK_STATUS_GROUPS]
 
 
@@ -28,7 +37,7 @@ class TaskFilterSet(StrictFilterSet):
     name = PatternFilter(field_name="name", help_text="pattern with * wildcards")
     created_after = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="lt")
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=["id", "name", "status", "priority", "created", "updated", "events_total", "events_done"]
     )
 

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from monitoring import rollups
@@ -180,3 +180,152 @@ def tasks_move(*, task_ids: Iterable[int], move: str, values: dict | None = None
         ProductionTask.objects.filter(pk__in=moved).update(status=spec.target, updated=now, **(values or {}))
         rollups.on_task_status({pk: (old, spec.target) for pk, old in rows})
     return moved
+
+
+# --- Set-based variants for bulk actions (issue 6): the same guarantees, a few statements per batch of tasks.
+
+
+def jobs_cancel_of_tasks(*, task_ids: list[int], statuses: Iterable[str], apply: bool = True) -> dict[int, Counter]:
+    """Cancel every job of these tasks that is in `statuses` (a subset of the cancel move's sources).
+
+    Compare-and-set like `jobs_move`, and moves the task counters in the same transaction, but with a few
+    statements for thousands of tasks instead of one UPDATE per task. Jobs are locked in primary-key order,
+    as `jobs_move` locks them, so the two never deadlock. Returns the counter deltas per task; with
+    `apply=False` the caller applies them in the same transaction (e.g. with `tasks_move_counting`).
+    """
+    statuses = sorted(set(statuses) & JOB_MOVES["cancel"].sources)
+    if not task_ids or not statuses:
+        return {}
+    if not apply and not connection.in_atomic_block:
+        raise RuntimeError("apply=False needs the caller's transaction, or the counters would lag the jobs")
+    now = timezone.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            rows = _cancel_returning_postgres(task_ids, statuses, now)
+        else:  # SQLite takes one write lock for the whole database: read, then update, is already atomic.
+            jobs = Job.objects.filter(task_id__in=task_ids, status__in=statuses)
+            rows = list(jobs.values_list("task_id", "status").annotate(n=Count("id")).order_by())
+            jobs.update(status=JobStatus.CANCELLED, updated=now, ended_at=now)
+        deltas: dict[int, Counter] = defaultdict(Counter)
+        for task_id, status, n in rows:
+            deltas[task_id][COUNTER_OF[status]] -= n
+            deltas[task_id][COUNTER_OF[JobStatus.CANCELLED]] += n
+        if apply:
+            apply_task_deltas_bulk(deltas)
+    return deltas
+
+
+def _cancel_returning_postgres(task_ids, statuses, now) -> list[tuple[int, str, int]]:
+    job = Job._meta.db_table
+    sql = f"""
+        WITH locked AS (
+            SELECT id, task_id, status FROM {job}
+            WHERE task_id = ANY(%s) AND status = ANY(%s) ORDER BY id FOR UPDATE
+        ), moved AS (
+            UPDATE {job} j SET status = %s, updated = %s, ended_at = %s
+            FROM locked WHERE j.id = locked.id RETURNING locked.task_id, locked.status
+        )
+        SELECT task_id, status, count(*) FROM moved GROUP BY task_id, status"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(task_ids), list(statuses), JobStatus.CANCELLED, now, now])
+        return cursor.fetchall()
+
+
+def jobs_set_of_tasks(*, task_ids: list[int], statuses: Iterable[str], values: dict) -> int:
+    """Set fields (not the status) on the jobs of these tasks in `statuses`, locking them in primary-key order."""
+    if not task_ids:
+        return 0
+    jobs = Job.objects.filter(task_id__in=task_ids, status__in=sorted(statuses))
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            locked = jobs.select_for_update().order_by("pk").values("pk")
+            return Job.objects.filter(pk__in=locked).update(updated=timezone.now(), **values)
+        return jobs.update(updated=timezone.now(), **values)
+
+
+def apply_task_deltas_bulk(deltas: dict[int, Counter]) -> None:
+    """`apply_task_deltas` for thousands of tasks: one UPDATE on PostgreSQL, one per distinct delta elsewhere."""
+    deltas = {task_id: Counter({f: n for f, n in d.items() if n}) for task_id, d in deltas.items()}
+    deltas = {task_id: d for task_id, d in deltas.items() if d}
+    if not deltas:
+        return
+    if connection.vendor == "postgresql":
+        _apply_deltas_postgres(deltas)
+    else:
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for task_id, delta in deltas.items():
+            groups[tuple(sorted(delta.items()))].append(task_id)
+        for delta, task_ids in groups.items():
+            ProductionTask.objects.filter(pk__in=task_ids).update(**{f: F(f) + n for f, n in delta})
+    rollups.on_task_counters(deltas)
+
+
+def _apply_deltas_postgres(deltas: dict[int, Counter]) -> None:
+    fields = sorted({f for d in deltas.values() for f in d})
+    task_ids = sorted(deltas)  # the same lock order as apply_task_deltas
+    table = ProductionTask._meta.db_table
+    assignments = ", ".join(f"{f} = t.{f} + d.{f}" for f in fields)
+    arrays = ", ".join(["%s::bigint[]"] * (len(fields) + 1))
+    sql = f"UPDATE {table} t SET {assignments} FROM unnest({arrays}) AS d(id, {', '.join(fields)}) WHERE t.id = d.id"
+    params = [task_ids] + [[deltas[t][f] for t in task_ids] for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def tasks_move_counting(
+    *, task_ids: list[int], move: str, deltas: dict[int, Counter], idle_move: str | None = None
+) -> dict[int, str]:
+    """`tasks_move` and `apply_task_deltas_bulk` in one pass over the task rows (one UPDATE on PostgreSQL).
+
+    Tasks are locked and moved by `move` (compare-and-set); their counters take `deltas` in the same UPDATE.
+    With `idle_move`, a moved task left with no active job goes on at once to that move's target (abort:
+    `toabort` -> `aborted`). Deltas of tasks that did not move are still applied. Returns {task id: new status}.
+    """
+    spec = TASK_MOVES[move]
+    if connection.vendor != "postgresql":
+        moved = tasks_move(task_ids=task_ids, move=move)
+        apply_task_deltas_bulk(deltas)
+        if not idle_move:
+            return dict.fromkeys(moved, spec.target)
+        idle = ProductionTask.objects.filter(pk__in=moved, jobs_defined=0, jobs_assigned=0, jobs_running=0)
+        idle_ids = list(idle.values_list("pk", flat=True))
+        ended = set(tasks_move(task_ids=idle_ids, move=idle_move, values={"ended_at": timezone.now()}))
+        ended_target = TASK_MOVES[idle_move].target
+        return {pk: ended_target if pk in ended else spec.target for pk in moved}
+    with transaction.atomic():
+        rows = list(
+            ProductionTask.objects.select_for_update()
+            .filter(pk__in=list(task_ids), status__in=spec.sources)
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        moved = _move_counting_postgres([pk for pk, _ in rows], spec.target, deltas, idle_move)
+        apply_task_deltas_bulk({pk: d for pk, d in deltas.items() if pk not in moved})
+        rollups.on_task_counters({pk: d for pk, d in deltas.items() if pk in moved})
+        rollups.on_task_status({pk: (old, moved[pk]) for pk, old in rows})
+    return moved
+
+
+def _move_counting_postgres(task_ids, target, deltas, idle_move) -> dict[int, str]:
+    if not task_ids:
+        return {}
+    fields = sorted(COUNTER_OF.values())
+    table = ProductionTask._meta.db_table
+    now = timezone.now()
+    counters = ", ".join(f"{f} = t.{f} + d.{f}" for f in fields)
+    arrays = ", ".join(["%s::bigint[]"] * (len(fields) + 1))
+    params = [task_ids] + [[deltas.get(pk, Counter())[f] for pk in task_ids] for f in fields]
+    if idle_move:
+        active = " + ".join(f"t.{f} + d.{f}" for f in ("jobs_defined", "jobs_assigned", "jobs_running"))
+        status = f"CASE WHEN {active} = 0 THEN %s ELSE %s END"
+        ended = f"CASE WHEN {active} = 0 THEN %s::timestamptz ELSE t.ended_at END"
+        head = [TASK_MOVES[idle_move].target, target, now]
+    else:
+        status, ended, head = "%s", "t.ended_at", [target]
+    sql = (
+        f"UPDATE {table} t SET status = {status}, ended_at = {ended}, updated = %s, {counters} "
+        f"FROM unnest({arrays}) AS d(id, {', '.join(fields)}) WHERE t.id = d.id RETURNING t.id, t.status"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, head + [now] + params)
+        return dict(cursor.fetchall())

@@ -117,3 +117,13 @@ class ErrorCodeSerializer(serializers.ModelSerializer):
     class Meta:
         model = ErrorCode
         fields = ["id", "source", "code", "name", "description", "error_class", "retry_action"]
+
+
+class TaskActionSerializer(serializers.Serializer):
+    """`POST /api/tasks/actions/`: the shape only; `tasks.actions` checks the meaning (and permissions)."""
+
+    action = serializers.CharField(help_text="abort, obsolete, retry, finish, pause, resume, change_priority, ...")
+    task_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, allow_empty=False)
+    filter = serializers.DictField(required=False, help_text="task list filter fields, e.g. {'request': 42}")
+    params = serializers.DictField(required=False, help_text="priority, increase, or mode (soft/hard)")
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)

@@ -9,3 +9,15 @@ from . import engine
 def tick() -> dict:
     """One pass of the engine: define, retry, poll the executor, merge, broker, clean up, replicate, end."""
     return engine.tick()
+
+
+# --- Bulk actions (issue 6) ------------------------------------------------------------------------------
+
+
+@shared_task(name="tasks.run_operation", acks_late=True, reject_on_worker_lost=True)
+def run_operation(operation_id: int) -> dict:
+    """Apply a bulk Operation in batches; redelivered after a worker dies, it resumes at the cursor."""
+    from .actions import operation_run
+
+    op = operation_run(operation_id=operation_id)
+    return {"id": op.pk, "status": op.status, "done": op.done, "skipped": op.skipped, "failed": op.failed}

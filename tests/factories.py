@@ -211,3 +211,34 @@ class ErrorCodeFactory(DjangoModelFactory):
     source = "pilot"
     code = factory.Sequence(lambda n: 9000 + n)
     name = factory.Sequence(lambda n: f"TESTERROR{n}")
+
+
+def make_tasks(n: int, *, request=None, **fields) -> list[ProductionTask]:
+    """Many tasks of one request at once (bulk_create), sharing its input dataset and p-tag."""
+    request = request or ProductionRequestFactory()
+    dataset, ptag = DatasetFactory(), PTagFactory()
+    tasks = [
+        ProductionTask(
+            request=request,
+            group=request.group,
+            input_dataset=dataset,
+            ptag=ptag,
+            project=dataset.project,
+            name=f"{dataset.name}.deriv.DAOD_SUSY1.{ptag.name}.{request.pk}.{i:05d}",
+            formats=["DAOD_SUSY1"],
+            events_total=50_000,
+            **fields,
+        )
+        for i in range(n)
+    ]
+    return ProductionTask.objects.bulk_create(tasks, batch_size=2000)
+
+
+def add_jobs(tasks, **per_status: int) -> None:
+    """Give every task jobs in these statuses (add_jobs(tasks, running=2, defined=1)), counters kept exact."""
+    from django.db.models import F
+
+    jobs = [Job(task=t, status=s, nevents=5000) for t in tasks for s, n in per_status.items() for _ in range(n)]
+    Job.objects.bulk_create(jobs, batch_size=5000)
+    counters = {f"jobs_{s}": F(f"jobs_{s}") + n for s, n in per_status.items()}
+    ProductionTask.objects.filter(pk__in=[t.pk for t in tasks]).update(**counters)

@@ -1,0 +1,521 @@
+"""Bulk actions on tasks: production managers steer thousands of tasks at once.
+
+`operation_start` validates the whole input (action, selection, parameters, permissions), stores the selected
+task ids in an `Operation` with one query and queues it; `operation_run` (the worker) applies the action in
+primary-key batches, one transaction each: compare-and-set moves through `tasks.jobstate`, one bulk audit
+insert, and the operation's counters and cursor in the same transaction, so a killed worker resumes on
+redelivery with no task changed twice.
+"""
+
+import bisect
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db import OperationalError, connection, transaction
+from django.db.models import Count, F
+from django.http import QueryDict
+from django.utils import timezone
+
+from deft import permissions
+from deft.models import AuditEvent, PhysicsGroup
+
+from .filtersets import TaskFilterSet
+from .jobstate import jobs_cancel_of_tasks, jobs_set_of_tasks, tasks_move, tasks_move_counting
+from .models import Job, Operation, ProductionTask
+from .states import OPERATION_MOVES, TASK_ACTIVE, TASK_FINAL, TASK_MOVES, TASK_RETRYABLE, JobStatus, TaskStatus
+
+log = logging.getLogger(__name__)
+
+NOT_RUNNING_JOBS = (JobStatus.DEFINED, JobStatus.ASSIGNED)
+MAX_PRIORITY = 10_000
+MAX_ATTEMPTS_INCREASE = 1000
+MAX_COMMENT = 2000
+MAX_EXPLICIT_IDS = 20_000
+
+# The statuses each action applies to; a selected task in any other status is skipped (and counted so).
+CHANGEABLE = TASK_ACTIVE - {TaskStatus.TOABORT}
+ACTION_SOURCES = {
+    "abort": TASK_MOVES["abort"].sources,
+    "obsolete": TASK_MOVES["obsolete"].sources,
+    "retry": TASK_MOVES["retry"].sources,
+    "finish": TASK_MOVES["finish"].sources,
+    "pause": TASK_MOVES["pause"].sources,
+    "resume": TASK_MOVES["resume"].sources,
+    "change_priority": CHANGEABLE,
+    "increase_attempts": CHANGEABLE | TASK_RETRYABLE,
+}
+ACTIONS = tuple(ACTION_SOURCES)
+# For people: "812 will be aborted; 188 are already final and will be skipped".
+PAST_TENSE = {
+    "abort": "aborted",
+    "obsolete": "made obsolete",
+    "retry": "retried",
+    "finish": "finished",
+    "pause": "paused",
+    "resume": "resumed",
+    "change_priority": "given the new priority",
+    "increase_attempts": "given more attempts",
+}
+SKIP_REASON = {
+    "abort": "are already final or being aborted",
+    "obsolete": "are not done or finished",
+    "retry": "are not finished, failed or exhausted",
+    "finish": "are already final or being aborted or retried",
+    "pause": "are not registered, defined, running or waiting for a retry",
+    "resume": "are not paused",
+    "change_priority": "are final or being aborted",
+    "increase_attempts": "are done, broken, aborted, obsolete or being aborted",
+}
+
+
+class ActionInputError(Exception):
+    """Bad input: `errors` maps each field to what was expected (a 400, nothing written)."""
+
+    def __init__(self, errors: dict):
+        super().__init__(errors)
+        self.errors = errors
+
+
+# ---------------------------------------------------------------------------------------------- validation
+
+
+def action_check(actor, action) -> None:
+    if action not in ACTION_SOURCES:
+        raise ActionInputError({"action": [f"unknown action {action!r}; expected one of: {', '.join(ACTIONS)}"]})
+    if not permissions.can(actor, action):
+        raise PermissionDenied(f"{actor or 'anonymous'} may not {action} tasks")
+
+
+def filter_querydict(filters) -> QueryDict:
+    """A filter given as a dict (API) or QueryDict (page) -> a QueryDict, refusing unknown fields."""
+    if isinstance(filters, QueryDict):
+        data = filters.copy()
+    elif isinstance(filters, dict):
+        data = QueryDict(mutable=True)
+        for key, value in filters.items():
+            values = value if isinstance(value, list | tuple) else [value]
+            data.setlist(key, ["" if v is None else str(v) for v in values])
+    else:
+        raise ActionInputError({"filter": ["expected an object of task filter fields, e.g. {'request': 42}"]})
+    unknown = sorted(set(data) - set(TaskFilterSet.base_filters))
+    if unknown:
+        known = ", ".join(sorted(TaskFilterSet.base_filters))
+        raise ActionInputError({"filter": [f"unknown field(s) {', '.join(unknown)}; known fields: {known}"]})
+    return data
+
+
+def filtered_tasks(actor, filters):
+    """The tasks matching a filter that `actor` may act on, and how many matching tasks they may not."""
+    filterset = TaskFilterSet(filter_querydict(filters), queryset=ProductionTask.objects.order_by())
+    if not filterset.is_valid():
+        raise ActionInputError({f"filter.{name}": errors for name, errors in filterset.errors.items()})
+    matching = filterset.qs.order_by()
+    return permissions.actionable(actor, matching), matching
+
+
+def selection_resolve(*, actor, task_ids=None, filters=None) -> list[int]:
+    """The sorted ids of the selected tasks: explicit ids (all must be actionable) or a filter (only actionable)."""
+    if (task_ids is None) == (filters is None):
+        raise ActionInputError({"selection": ["give either task_ids or filter, not both and not neither"]})
+    if task_ids is not None:
+        return explicit_ids(actor, task_ids)
+    actionable, matching = filtered_tasks(actor, filters)
+    ids = sorted(actionable.values_list("pk", flat=True))
+    if not ids:
+        if matching.exists():
+            raise PermissionDenied("you may not act on any of the tasks matching this filter")
+        raise ActionInputError({"filter": ["no task matches this filter"]})
+    return ids
+
+
+def explicit_ids(actor, task_ids) -> list[int]:
+    if not isinstance(task_ids, list | tuple) or not task_ids:
+        raise ActionInputError({"task_ids": ["expected a non-empty list of task ids"]})
+    if len(task_ids) > MAX_EXPLICIT_IDS:
+        raise ActionInputError({"task_ids": [f"at most {MAX_EXPLICIT_IDS:,} ids; select larger sets by filter"]})
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in task_ids):
+        raise ActionInputError({"task_ids": ["expected positive integers"]})
+    wanted = set(task_ids)
+    existing = set(ProductionTask.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    if missing := sorted(wanted - existing):
+        raise ActionInputError({"task_ids": [f"no such task: {', '.join(map(str, missing[:20]))}"]})
+    allowed_qs = permissions.actionable(actor, ProductionTask.objects.filter(pk__in=wanted))
+    allowed = set(allowed_qs.values_list("pk", flat=True))
+    if forbidden := sorted(wanted - allowed):
+        shown = ", ".join(map(str, forbidden[:50])) + (" ..." if len(forbidden) > 50 else "")
+        raise PermissionDenied(f"you may not act on task(s) {shown}; nothing was done")
+    return sorted(wanted)
+
+
+def integer_param(params, name, *, low, high) -> int:
+    value = params.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ActionInputError({f"params.{name}": [f"expected an integer from {low} to {high}"]})
+    if not low <= value <= high:
+        raise ActionInputError({f"params.{name}": [f"{value} is out of range: expected {low} to {high}"]})
+    return value
+
+
+PARAMS_OF = {"change_priority": {"priority"}, "increase_attempts": {"increase"}, "finish": {"mode"}}
+
+
+def params_clean(*, actor, action, params, group_ids) -> dict:
+    """The action's parameters, checked (types, ranges, the group's priority cap) before anything is written."""
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise ActionInputError({"params": ["expected an object"]})
+    if unknown := sorted(set(params) - PARAMS_OF.get(action, set())):
+        expected = ", ".join(sorted(PARAMS_OF.get(action, set()))) or "none"
+        message = f"unknown parameter(s) {', '.join(unknown)} for {action}; expected: {expected}"
+        raise ActionInputError({"params": [message]})
+    if action == "change_priority":
+        priority = integer_param(params, "priority", low=0, high=MAX_PRIORITY)
+        for group in PhysicsGroup.objects.filter(pk__in=group_ids):
+            if error := permissions.check_priority(actor, group, priority):
+                raise ActionInputError({"params.priority": [error]})
+        return {"priority": priority}
+    if action == "increase_attempts":
+        return {"increase": integer_param(params, "increase", low=1, high=MAX_ATTEMPTS_INCREASE)}
+    if action == "finish":
+        mode = params.get("mode", "soft")
+        if mode not in ("soft", "hard"):
+            raise ActionInputError({"params.mode": [f"{mode!r}: expected 'soft' or 'hard'"]})
+        return {"mode": mode}
+    return {}
+
+
+def comment_clean(comment) -> str:
+    if comment is None:
+        return ""
+    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
+        raise ActionInputError({"comment": [f"expected text of at most {MAX_COMMENT} characters"]})
+    return comment.strip()
+
+
+# ------------------------------------------------------------------------------------------ start (request)
+
+
+def operation_start(*, actor, action, task_ids=None, filters=None, params=None, comment="") -> Operation:
+    """Validate everything, store the selection and queue the worker. Never loops over tasks."""
+    action_check(actor, action)
+    comment = comment_clean(comment)
+    ids = selection_resolve(actor=actor, task_ids=task_ids, filters=filters)
+    scope = ProductionTask.objects.filter(pk__in=ids) if task_ids is not None else None
+    if scope is None:
+        scope, _ = filtered_tasks(actor, filters)
+    group_ids = set(scope.order_by().values_list("group_id", flat=True).distinct())
+    params = params_clean(actor=actor, action=action, params=params, group_ids=group_ids)
+    request_ids = list(scope.order_by().values_list("request_id", flat=True).distinct()[:2])
+    selection = {"task_ids": ids}
+    if filters is not None:
+        selection["filter"] = {k: v for k, v in filter_querydict(filters).lists()}
+    with transaction.atomic():
+        op = Operation.objects.create(
+            action=action,
+            actor=actor,
+            request_id=request_ids[0] if len(request_ids) == 1 else None,
+            selection=selection,
+            params=params,
+            comment=comment,
+            total=len(ids),
+        )
+        transaction.on_commit(lambda: queue_operation(op.pk))
+    return op
+
+
+def queue_operation(op_id: int) -> None:
+    from .workers import run_operation
+
+    run_operation.delay(op_id)
+
+
+def selection_summary(*, actor, action, task_ids=None, filters=None) -> dict:
+    """For the confirmation page: how many are selected, by status, and how many the action will change."""
+    action_check(actor, action)
+    ids_given = task_ids is not None
+    ids = selection_resolve(actor=actor, task_ids=task_ids, filters=filters)
+    if ids_given:
+        scope, left_out = ProductionTask.objects.filter(pk__in=ids), 0
+    else:
+        scope, matching = filtered_tasks(actor, filters)
+        left_out = matching.count() - len(ids)
+    by_status = dict(scope.order_by().values_list("status").annotate(n=Count("id")))
+    sources = ACTION_SOURCES[action]
+    will = sum(n for s, n in by_status.items() if s in sources)
+    skipped = {s: n for s, n in sorted(by_status.items()) if s not in sources}
+    return {
+        "total": len(ids),
+        "by_status": sorted(by_status.items()),
+        "will": will,
+        "skipped": sum(skipped.values()),
+        "skipped_by_status": skipped,
+        "left_out": left_out,
+        "sentence": summary_sentence(action, len(ids), will, skipped),
+    }
+
+
+def summary_sentence(action, total, will, skipped: dict) -> str:
+    sentence = f"{total:,} selected: {will:,} will be {PAST_TENSE[action]}"
+    if skipped:
+        reason = SKIP_REASON[action]
+        if action == "abort" and set(skipped) <= TASK_FINAL:
+            reason = "are already final"
+        sentence += f"; {sum(skipped.values()):,} {reason} and will be skipped"
+    return sentence
+
+
+# -------------------------------------------------------------------------------------------- run (worker)
+
+
+@dataclass
+class BatchResult:
+    changed: list[int] = field(default_factory=list)
+    kill: list[int] = field(default_factory=list)  # running jobs to kill through the executor after commit
+    messages: list[str] = field(default_factory=list)
+
+
+def operation_run(*, operation_id: int) -> Operation:
+    """Apply an operation batch by batch; safe to run again (redelivery) and to run twice at once."""
+    op = Operation.objects.get(pk=operation_id)
+    if not operation_begin(op):
+        return op
+    ids = op.selection.get("task_ids", [])
+    pause = settings.DEFT_OPERATION_PAUSE
+    try:
+        while batch_once(op, ids):
+            if pause:
+                time.sleep(pause)  # leave the database to others between batches
+    except Exception as exc:  # recorded on the operation for people; the worker carries on with other work
+        log.exception("operation %s failed", op.pk)
+        operation_fail(op, f"{type(exc).__name__}: {exc}")
+        return op
+    operation_finish(op)
+    op.refresh_from_db()
+    return op
+
+
+def operation_begin(op: Operation) -> bool:
+    move = OPERATION_MOVES["start"]
+    started = Operation.objects.filter(pk=op.pk, status__in=move.sources).update(status=move.target)
+    Operation.objects.filter(pk=op.pk, started_at__isnull=True).update(started_at=timezone.now())
+    return bool(started)
+
+
+def batch_once(op: Operation, ids: list[int], *, tries: int = 3) -> bool:
+    """Apply the next batch after the cursor; False when there is none left. A deadlock retries the batch."""
+    for attempt in range(1, tries + 1):
+        try:
+            return apply_next_batch(op, ids)
+        except OperationalError:
+            if attempt == tries:
+                raise
+            time.sleep(0.2 * attempt)
+    return False
+
+
+def apply_next_batch(op: Operation, ids: list[int]) -> bool:
+    with transaction.atomic():
+        # Locking the operation serialises two workers on it (a redelivery while the first still runs).
+        cursor, status = Operation.objects.select_for_update().filter(pk=op.pk).values_list("cursor", "status")[0]
+        if status != OPERATION_MOVES["start"].target:
+            return False
+        start = bisect.bisect_right(ids, cursor)
+        batch = ids[start : start + settings.DEFT_OPERATION_BATCH_SIZE]
+        if not batch:
+            return False
+        result = BATCH_ACTIONS[op.action](batch, op)
+        audit_batch(op, result.changed)
+        Operation.objects.filter(pk=op.pk).update(
+            cursor=batch[-1],
+            done=F("done") + len(result.changed),
+            skipped=F("skipped") + len(batch) - len(result.changed),
+        )
+        if result.messages:
+            note(op, *result.messages)
+        if result.kill:
+            transaction.on_commit(lambda: kill_jobs(op, result.kill))
+    return True
+
+
+def operation_finish(op: Operation) -> None:
+    move = OPERATION_MOVES["finish"]
+    with transaction.atomic():
+        finished = Operation.objects.filter(pk=op.pk, status__in=move.sources).update(
+            status=move.target, finished_at=timezone.now()
+        )
+        if finished and op.action == "abort":
+            from deft import notifications
+
+            transaction.on_commit(lambda: notifications.mail_tasks_aborted(operation_id=op.pk))
+
+
+def operation_fail(op: Operation, message: str) -> None:
+    move = OPERATION_MOVES["fail"]
+    with transaction.atomic():
+        row = Operation.objects.select_for_update().get(pk=op.pk)
+        if row.status in move.sources:
+            left = row.total - row.done - row.skipped - row.failed
+            row.status, row.finished_at, row.failed = move.target, timezone.now(), row.failed + max(left, 0)
+            row.messages = [*row.messages, message]
+            row.save(update_fields=["status", "finished_at", "failed", "messages"])
+
+
+def note(op: Operation, *messages: str) -> None:
+    row = Operation.objects.select_for_update().get(pk=op.pk)
+    row.messages = [*row.messages, *messages][-100:]  # the last hundred are enough for people
+    row.save(update_fields=["messages"])
+
+
+def kill_jobs(op: Operation, job_ids: list[int]) -> None:
+    """Ask the executor to kill running jobs; it reports them cancelled at its next poll."""
+    from .executors import get_executor
+
+    try:
+        get_executor().kill(job_ids)
+    except Exception as exc:  # the engine kills the running jobs of toabort tasks as well; say so, go on
+        log.exception("operation %s: the executor could not kill %d jobs", op.pk, len(job_ids))
+        with transaction.atomic():
+            note(op, f"the executor could not kill {len(job_ids)} running jobs: {exc}")
+
+
+def audit_batch(op: Operation, task_ids: list[int]) -> None:
+    """One audit row per changed task, in one insert; a redone batch writes no row twice."""
+    if not task_ids:
+        return
+    content_type = ContentType.objects.get_for_model(ProductionTask)
+    details = {"params": op.params} if op.params else {}
+    if connection.vendor == "postgresql":
+        return audit_insert_select(op, task_ids, content_type.pk, details)
+    names = dict(ProductionTask.objects.filter(pk__in=task_ids).values_list("pk", "name"))
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor_id=op.actor_id,
+                verb=op.action,
+                content_type=content_type,
+                object_id=pk,
+                object_repr=names.get(pk, "")[:255],
+                comment=op.comment,
+                details=details,
+                operation_id=op.pk,
+            )
+            for pk in task_ids
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def audit_insert_select(op: Operation, task_ids: list[int], content_type_id: int, details: dict) -> None:
+    """The same rows written by the database from the task table: no Python object per task."""
+    audit, tasks = AuditEvent._meta.db_table, ProductionTask._meta.db_table
+    sql = (
+        f"INSERT INTO {audit} (actor_id, verb, content_type_id, object_id, object_repr, comment, details, "
+        f"operation_id, created) SELECT %s, %s, %s, id, left(name, 255), %s, %s::jsonb, %s, %s FROM {tasks} "
+        "WHERE id = ANY(%s) ON CONFLICT DO NOTHING"
+    )
+    params = [op.actor_id, op.action, content_type_id, op.comment, json.dumps(details), op.pk, timezone.now()]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, list(task_ids)])
+
+
+# ------------------------------------------------------------------------------------ the actions, per batch
+
+
+def candidates(batch: list[int], action: str, *, exclude_priority=None, **extra) -> list[int]:
+    """The tasks of a batch in a status the action applies to (read without locks)."""
+    qs = ProductionTask.objects.filter(pk__in=batch, status__in=sorted(ACTION_SOURCES[action]), **extra)
+    if exclude_priority is not None:
+        qs = qs.exclude(priority=exclude_priority)
+    return list(qs.order_by("pk").values_list("pk", flat=True))
+
+
+def locked_candidates(task_ids: list[int], action: str, **extra) -> list[int]:
+    """The same, locked in primary-key order: the compare-and-set for changes that are not status moves."""
+    qs = ProductionTask.objects.select_for_update().filter(
+        pk__in=task_ids, status__in=sorted(ACTION_SOURCES[action]), **extra
+    )
+    return list(qs.order_by("pk").values_list("pk", flat=True))
+
+
+def running_jobs(task_ids: list[int]) -> list[int]:
+    if not task_ids:
+        return []
+    return list(Job.objects.filter(task_id__in=task_ids, status=JobStatus.RUNNING).values_list("pk", flat=True))
+
+
+def without_active_jobs(task_ids: list[int]) -> list[int]:
+    qs = ProductionTask.objects.filter(pk__in=task_ids, jobs_defined=0, jobs_assigned=0, jobs_running=0)
+    return list(qs.values_list("pk", flat=True))
+
+
+def abort_batch(batch: list[int], op: Operation) -> BatchResult:
+    # Jobs first, then tasks: the lock order of jobs_move, so an abort and the executor never deadlock.
+    todo = candidates(batch, "abort")
+    deltas = jobs_cancel_of_tasks(task_ids=todo, statuses=NOT_RUNNING_JOBS, apply=False)
+    moved = tasks_move_counting(task_ids=todo, move="abort", deltas=deltas, idle_move="aborted")
+    still_active = [pk for pk, status in moved.items() if status == TaskStatus.TOABORT]
+    return BatchResult(changed=sorted(moved), kill=running_jobs(still_active))
+
+
+def tasks_abort_settle(*, task_ids: list[int]) -> list[int]:
+    """Tasks being aborted with no active job left become `aborted` (the engine does the same for the rest)."""
+    return tasks_move(task_ids=without_active_jobs(task_ids), move="aborted", values={"ended_at": timezone.now()})
+
+
+def finish_batch(batch: list[int], op: Operation) -> BatchResult:
+    if op.params.get("mode") == "hard":
+        todo = candidates(batch, "finish")
+        deltas = jobs_cancel_of_tasks(task_ids=todo, statuses=NOT_RUNNING_JOBS, apply=False)
+        moved = sorted(tasks_move_counting(task_ids=todo, move="finish", deltas=deltas))
+        ProductionTask.objects.filter(pk__in=moved).update(ended_at=timezone.now())
+        return BatchResult(changed=moved, kill=running_jobs(moved))
+    # Soft: no new jobs; the engine ends the task when its running jobs end. Tasks with none end now.
+    marked = locked_candidates(batch, "finish", soft_finish=False)
+    ProductionTask.objects.filter(pk__in=marked).update(soft_finish=True, updated=timezone.now())
+    tasks_move(task_ids=without_active_jobs(marked), move="finish", values={"ended_at": timezone.now()})
+    return BatchResult(changed=marked)
+
+
+def move_batch(move: str, values: Callable[[], dict] | None = None):
+    def apply(batch: list[int], op: Operation) -> BatchResult:
+        return BatchResult(changed=tasks_move(task_ids=batch, move=move, values=values() if values else None))
+
+    return apply
+
+
+def change_priority_batch(batch: list[int], op: Operation) -> BatchResult:
+    priority = op.params["priority"]
+    todo = candidates(batch, "change_priority", exclude_priority=priority)
+    # Not-yet-running jobs take the new priority too; jobs first, as everywhere (lock order).
+    jobs_set_of_tasks(task_ids=todo, statuses=NOT_RUNNING_JOBS, values={"priority": priority})
+    changed = locked_candidates(todo, "change_priority")
+    ProductionTask.objects.filter(pk__in=changed).update(priority=priority, updated=timezone.now())
+    return BatchResult(changed=changed)
+
+
+def increase_attempts_batch(batch: list[int], op: Operation) -> BatchResult:
+    changed = locked_candidates(batch, "increase_attempts")
+    ProductionTask.objects.filter(pk__in=changed).update(
+        max_attempts=F("max_attempts") + op.params["increase"], updated=timezone.now()
+    )
+    return BatchResult(changed=changed)
+
+
+BATCH_ACTIONS = {
+    "abort": abort_batch,
+    "finish": finish_batch,
+    "obsolete": move_batch("obsolete"),
+    # A retried task starts afresh: an earlier soft finish no longer applies.
+    "retry": move_batch("retry", lambda: {"soft_finish": False, "ended_at": None}),
+    "pause": move_batch("pause"),
+    "resume": move_batch("resume"),
+    "change_priority": change_priority_batch,
+    "increase_attempts": increase_attempts_batch,
+}

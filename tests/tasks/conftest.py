@@ -1,0 +1,26 @@
+"""Fixtures for task actions: a recording executor and Celery run in-process."""
+
+import pytest
+
+from tasks.executors import base
+from tests.tasks.executor_double import RecordingExecutor
+
+
+@pytest.fixture
+def executor(monkeypatch, settings):
+    """The executor interface backed by a recorder: `executor.killed` lists the job ids asked to be killed."""
+    monkeypatch.setitem(base.BACKENDS, "recording", "tests.tasks.executor_double.RecordingExecutor")
+    settings.DEFT_EXECUTOR = "recording"
+    RecordingExecutor.killed = []
+    return RecordingExecutor
+
+
+@pytest.fixture
+def eager_celery():
+    """Queued Celery tasks run at once, in this process."""
+    from deft.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = before

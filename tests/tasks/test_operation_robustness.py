@@ -1,0 +1,183 @@
+"""On PostgreSQL: a bulk action survives a killed worker, and an abort racing with the executor stays exact."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+from django.db import OperationalError, connection
+from django.db.models import Count
+
+from deft.models import AuditEvent
+from tasks.actions import operation_run, operation_start, tasks_abort_settle
+from tasks.jobstate import jobs_move
+from tasks.models import Job, Operation, ProductionTask
+from tests.conftest import ROOT, wait_for_worker
+from tests.factories import ProductionRequestFactory, add_jobs, make_tasks
+
+JOB_COUNTERS = ("defined", "assigned", "running", "finished", "failed", "cancelled")
+
+
+def assert_counters_equal_a_recount(task_ids):
+    real = {}
+    for task_id, status, n in (
+        Job.objects.filter(task_id__in=task_ids).values_list("task_id", "status").annotate(n=Count("id")).order_by()
+    ):
+        real[task_id, status] = n
+    for task in ProductionTask.objects.filter(pk__in=task_ids):
+        for s in JOB_COUNTERS:
+            assert getattr(task, f"jobs_{s}") == real.get((task.pk, s), 0), (task.pk, s)
+
+
+def start_worker(queue: str, **env_extra) -> subprocess.Popen:
+    """A `celery worker` of our own (solo pool: one process, so SIGKILL kills the task it runs)."""
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_QUEUE": queue,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "DEBUG": "0",
+        "SECRET_KEY": "deft-test-worker-secret-" + uuid.uuid4().hex,
+        **env_extra,
+    }
+    if db.get("PASSWORD"):
+        env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    log = open(ROOT / "var" / f"{queue}.log", "a")  # noqa: SIM115 - the worker writes it until it dies
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "deft",
+            "worker",
+            "-Q",
+            queue,
+            "-P",
+            "solo",
+            "-l",
+            "info",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{uuid.uuid4().hex[:6]}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def own_queue():
+    from deft.celery import app
+
+    queue, before = f"deft-test-ops-{uuid.uuid4().hex[:8]}", app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    workers = []
+    yield queue, workers
+    app.conf.task_default_queue = before
+    for proc in workers:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_operation_is_finished_on_redelivery_with_nothing_done_twice(prodmgr, own_queue):
+    from deft.celery import app
+
+    queue, workers = own_queue
+    request = ProductionRequestFactory()
+    tasks = make_tasks(1500, request=request, status="running") + make_tasks(100, request=request, status="done")
+    add_jobs(tasks, defined=2, assigned=1, finished=1)
+    slow = {"DEFT_OPERATION_BATCH_SIZE": "50", "DEFT_OPERATION_PAUSE": "0.1", "CELERY_VISIBILITY_TIMEOUT": "2"}
+
+    workers.append(start_worker(queue, **slow))
+    wait_for_worker(app, workers[0])
+    op = operation_start(actor=prodmgr, action="abort", filters={"request": request.pk}, comment="bad cache")
+    wait_until(lambda: Operation.objects.get(pk=op.pk).cursor > 0, 60, "the first batches")
+    os.killpg(workers[0].pid, signal.SIGKILL)  # in the middle: batches done, more to go
+    workers[0].wait(timeout=10)
+    killed_at = Operation.objects.get(pk=op.pk)
+    assert killed_at.status == "running" and 0 < killed_at.done < 1500
+
+    workers.append(start_worker(queue, **slow))  # it takes the unacknowledged message back after the timeout
+    wait_until(lambda: Operation.objects.get(pk=op.pk).status == "done", 120, "the redelivered operation")
+
+    op.refresh_from_db()
+    ids = [t.pk for t in tasks]
+    aborted = ProductionTask.objects.filter(pk__in=ids, status="aborted").count()
+    assert (op.total, op.done, op.skipped, op.failed) == (1600, 1500, 100, 0)
+    assert aborted == 1500 and op.cursor == max(ids)
+    audit = AuditEvent.objects.filter(operation_id=op.pk)
+    assert audit.count() == 1500 == audit.values("object_id").distinct().count()
+    assert_counters_equal_a_recount(ids)
+
+
+def move_jobs_randomly(job_ids, stop, errors):
+    """What the executor does meanwhile: assign, start and finish the same jobs, in small random bunches."""
+    rng = random.Random(6)
+    try:
+        while not stop.is_set():
+            bunch = rng.sample(job_ids, 20)
+            try:
+                for move in ("assign", "start", "finish"):
+                    jobs_move(job_ids=bunch, move=move)
+            except OperationalError as exc:  # a deadlock would land here
+                errors.append(exc)
+    finally:
+        connection.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_abort_racing_with_job_updates_leaves_no_active_job_under_an_aborted_task(prodmgr, executor, settings):
+    settings.DEFT_OPERATION_BATCH_SIZE = 25
+    tasks = make_tasks(300, status="running")
+    add_jobs(tasks, defined=2, assigned=3, running=3, finished=2)
+    ids = [t.pk for t in tasks]
+    job_ids = list(Job.objects.filter(task_id__in=ids).values_list("pk", flat=True))
+    stop, errors = threading.Event(), []
+    racer = threading.Thread(target=move_jobs_randomly, args=(job_ids, stop, errors))
+    racer.start()
+    try:
+        op = operation_start(actor=prodmgr, action="abort", task_ids=ids)
+        op = operation_run(operation_id=op.pk)
+    finally:
+        stop.set()
+        racer.join()
+    assert (op.status, op.done, errors) == ("done", 300, [])
+    assert Job.objects.filter(task_id__in=ids, status="finished").count() > 600  # the executor did move jobs
+    assert_counters_equal_a_recount(ids)
+    active = Job.objects.filter(status__in=["defined", "assigned", "running"])
+    assert not active.filter(task__status="aborted").exists()
+    assert not active.filter(task_id__in=ids, status__in=["defined", "assigned"]).exists()
+    # Every job still running under a task being aborted was handed to the executor to kill.
+    still_running = set(active.filter(task_id__in=ids).values_list("pk", flat=True))
+    assert still_running <= set(executor.killed)
+    # When the executor reports them cancelled, the engine's settle ends every task.
+    jobs_move(job_ids=list(still_running), move="cancel")
+    tasks_abort_settle(task_ids=ids)
+    assert set(ProductionTask.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"aborted"}
+    assert_counters_equal_a_recount(ids)
