@@ -1,5 +1,8 @@
+from django.shortcuts import render
+
 from deft.generic import link, render_detail, status_badge
 from deft.views import ObjectListView
+from monitoring import pages
 
 from .filtersets import PTagFilterSet, RequestFilterSet
 from .models import ProductionRequest, PTag
@@ -35,40 +38,7 @@ class PTagListView(ObjectListView):
 
 
 def request_detail(request, pk):
-    return render_detail(
-        request,
-        model=ProductionRequest,
-        pk=pk,
-        title=lambda r: f"Request {r.pk}",
-        queryset=ProductionRequest.objects.select_related("group", "requester"),
-        fields=[
-            ("Group", lambda r: r.group),
-            ("Description", lambda r: r.description),
-            ("Status", lambda r: r.status),
-            ("Requester", lambda r: r.requester),
-            ("Priority", lambda r: r.priority),
-            ("Destination", lambda r: r.effective_destination),
-            ("Ticket", lambda r: r.ticket),
-            ("Created", lambda r: r.created),
-        ],
-        tables=[
-            (
-                "Slices",
-                ["#", "Dataset", "p-tag", "Formats", "Train", "Events/job"],
-                lambda r: [
-                    (
-                        s.position,
-                        s.dataset_name,
-                        s.ptag.name,
-                        ", ".join(s.formats),
-                        s.train,
-                        s.events_per_job or "auto",
-                    )
-                    for s in r.slices.select_related("ptag")[:500]
-                ],
-            )
-        ],
-    )
+    return render(request, "requests_app/request_detail.html", pages.request_context(request.user, pk))
 
 
 def ptag_detail(request, pk):

@@ -29,12 +29,13 @@ COUNTER_OF = {
 # The events a finished job adds to its task: deriv jobs count as processed input, merge jobs as done output
 # (a task's events come from merged outputs only; unmerged ones never count).
 EVENTS_OF = {JobType.DERIV: "events_processed", JobType.MERGE: "events_done"}
+TASK_COUNTERS = frozenset(COUNTER_OF.values()) | {"events_total", "events_processed", "events_done"}
 
 
 def apply_task_deltas(deltas: dict[int, Counter]) -> None:
     """Add each task's counter deltas in one UPDATE per task, then pass them on to the rollups."""
     for task_id, delta in sorted(deltas.items()):  # sorted: tasks are locked in one order, no deadlocks
-        changes = {field: F(field) + n for field, n in delta.items() if n}
+        changes = {field: F(field) + n for field, n in delta.items() if n and field in TASK_COUNTERS}
         if changes:
             ProductionTask.objects.filter(pk=task_id).update(**changes)
     rollups.on_task_counters(deltas)
@@ -76,7 +77,10 @@ def jobs_move(
         Job.objects.filter(pk__in=moved).update(status=target, updated=now, **stamp, **(values or {}))
         if per_job:
             update_each(moved, per_job)
-        apply_task_deltas(deltas_of(rows, target))
+        deltas = deltas_of(rows, target)
+        if target == JobStatus.FAILED:
+            count_failure_classes(deltas, rows, values, per_job)
+        apply_task_deltas(deltas)
     return moved
 
 
@@ -88,6 +92,13 @@ def deltas_of(rows, target) -> dict[int, Counter]:
         if target == JobStatus.FINISHED:
             deltas[task_id][EVENTS_OF[job_type]] += nevents
     return deltas
+
+
+def count_failure_classes(deltas, rows, values, per_job) -> None:
+    """Failures by error class, for the rollups only (`failed_<class>`; tasks do not keep them)."""
+    for pk, task_id, *_ in rows:
+        fields = {**(values or {}), **((per_job or {}).get(pk) or {})}
+        deltas[task_id][rollups.failure_field(fields.get("error_class"))] += 1
 
 
 def update_each(moved: list[int], per_job: dict[int, dict]) -> None:
