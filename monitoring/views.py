@@ -1,11 +1,15 @@
 """Monitoring pages: overall progress (with a live fragment and charts), the summary API, and sites."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,7 +19,7 @@ from tasks.models import Job
 from tasks.states import JOB_ACTIVE, JobStatus
 
 from .models import FAILED_CLASS_FIELDS, Dimension, Sample
-from .summary import BadFilter, parse_filters, summary, summary_as_dict
+from .summary import FILTERS, BadFilter, parse_filters, summary, summary_as_dict
 
 SERIES_SPAN = timedelta(hours=24)
 
@@ -32,9 +36,21 @@ def overview(request):
     return render(request, template, context)
 
 
+class FormatIsAFilter(DefaultContentNegotiation):
+    """`?format=DAOD_SUSY1` is an output-format filter here, not DRF's renderer override (which would 404)."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
 class SummaryAPI(APIView):
     """GET /api/summary/?group=&project=&request=&ptag=&format= : the overall progress of a scope, as JSON."""
 
+    content_negotiation_class = FormatIsAFilter
+
+    @extend_schema(
+        parameters=[OpenApiParameter(name, str, description=f"only tasks of this {name}") for name in FILTERS],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         permissions.require(request.user, permissions.READ)
         try:

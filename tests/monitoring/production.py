@@ -7,9 +7,9 @@ from monitoring import rollups
 from tasks.jobstate import jobs_create, jobs_move, tasks_move
 from tasks.models import Job, JobOutput, ProductionTask
 from tests.factories import (
-    PTagFactory,
     ProductionRequestFactory,
     ProductionTaskFactory,
+    PTagFactory,
     SiteFactory,
     SliceFactory,
 )
@@ -71,7 +71,9 @@ def merge(task, site, *, fail=False) -> Job:
     run([job.pk], site, end="fail" if fail else "finish", per_job={job.pk: MERGE_OOM} if fail else None)
     if not fail:
         for f in task.formats:
-            JobOutput.objects.create(job=job, format=f, lfn=f"{f}.{job.pk:08d}.merged.root", events=nevents, merged=True)
+            JobOutput.objects.create(
+                job=job, format=f, lfn=f"{f}.{job.pk:08d}.merged.root", events=nevents, merged=True
+            )
     return job
 
 
