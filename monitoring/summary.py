@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.db.models import OuterRef, Subquery
-from django.urls import reverse
+from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from deft.models import PhysicsGroup
 from requests_app.models import ProductionRequest, PTag
@@ -26,7 +27,7 @@ from .rebuild import sums_by, sums_by_format
 FILTERS = ("group", "project", "request", "ptag", "format")
 BREAKDOWNS = (Dimension.PROJECT, Dimension.REQUEST, Dimension.GROUP, Dimension.FORMAT, Dimension.PTAG)
 WINDOW = timedelta(hours=1)
-MAX_ROWS = 50  # per breakdown table
+MAX_ROWS = 25  # per breakdown table (requests: the most recently active)
 MAX_TASKS_FOR_FORMATS = 20_000  # a filtered format breakdown reads task rows in Python: bounded
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
@@ -74,10 +75,15 @@ class Row:
     def task_segments(self) -> list[tuple[str, float, int]]:
         """(status, percent, tasks) in the order of the task's life, for a stacked bar."""
         total = self.tasks_total
-        return [(s, 100 * self.tasks[s] / total, self.tasks[s]) for s in TaskStatus.values if self.tasks.get(s)]
+        return [(s, 100 * self.tasks[s] / total, self.tasks[s]) for s in TASK_STATUSES if self.tasks.get(s)]
+
+    @cached_property
+    def href(self) -> str:
+        """The task list filtered to this row (append `&status=...` for one status)."""
+        return f"{TASK_LIST}?{urlencode(self.query)}"
 
     def link(self, **extra) -> str:
-        return reverse("task-list") + "?" + urlencode({**self.query, **extra})
+        return f"{TASK_LIST}?{urlencode({**self.query, **extra})}"
 
     def as_dict(self) -> dict:
         return {
@@ -95,10 +101,12 @@ class Row:
             "failed_by_class": self.failed_by_class,
             "throughput_events_per_hour": None if self.throughput is None else round(self.throughput, 1),
             "eta": self.eta.isoformat() if self.eta else None,
-            "tasks_url": self.link(),
+            "tasks_url": self.href,
         }
 
 
+TASK_STATUSES = tuple(TaskStatus.values)
+TASK_LIST = reverse_lazy("task-list")
 JOB_STATES = ("defined", "assigned", "running", "finished", "failed", "cancelled")
 
 
@@ -154,40 +162,52 @@ CHECKS = {
 def summary(*, filters: dict, now: datetime | None = None) -> dict:
     """The scope's totals and its breakdowns per project, request, group, format and p-tag."""
     now = now or timezone.now()
-    if len(filters) <= 1:
-        dimension, key = next(iter(filters.items())) if filters else (Dimension.ALL, "")
-        scope = rollup_rows(dimension, keys=[key], now=now, query=filters)[0]
+    if not filters:
+        return {"filters": filters, "now": now, **unfiltered(now)}
+    if len(filters) == 1:
+        ((dimension, key),) = filters.items()
+        scope = rows_of(with_bases(Rollup.objects.filter(dimension=dimension, key=key), now), now, filters)
+        scope = scope[0] if scope else row_of(dimension, key, {}, filters)
     else:
         scope = task_sum_rows(filters, None)[0]
-    breakdowns = {d: breakdown(d, filters, now) for d in BREAKDOWNS if d not in filters}
+    breakdowns = {d: filtered_breakdown(d, filters) for d in BREAKDOWNS if d not in filters}
     return {"filters": filters, "scope": scope, "breakdowns": breakdowns, "now": now}
 
 
-def breakdown(dimension: str, filters: dict, now) -> list[Row]:
-    if not filters:
-        return rollup_rows(dimension, keys=None, now=now, query={})
+def unfiltered(now) -> dict:
+    """Two reads of rollup rows: every small dimension at once, then the most recently active requests."""
+    small = with_bases(Rollup.objects.exclude(dimension=Dimension.REQUEST).order_by("dimension", "key"), now)
+    requests = with_bases(Rollup.objects.filter(dimension=Dimension.REQUEST).order_by("-updated")[:MAX_ROWS], now)
+    rows = rows_of(small + requests, now, {})
+    by_dimension: dict[str, list[Row]] = {d: [] for d in BREAKDOWNS}
+    scope = None
+    for row in rows:
+        if row.dimension == Dimension.ALL:
+            scope = row
+        elif len(by_dimension[row.dimension]) < MAX_ROWS or row.dimension == Dimension.REQUEST:
+            by_dimension[row.dimension].append(row)
+    return {"scope": scope or row_of(Dimension.ALL, "", {}, {}), "breakdowns": by_dimension}
+
+
+def filtered_breakdown(dimension: str, filters: dict) -> list[Row]:
     if dimension == Dimension.FORMAT:
         return format_rows(filters)
     return task_sum_rows(filters, dimension)
 
 
-def rollup_rows(dimension, *, keys, now, query) -> list[Row]:
-    """Rollup rows (all of a dimension, or given keys) with the sample that was current an hour ago."""
-    qs = Rollup.objects.filter(dimension=dimension)
-    qs = qs.filter(key__in=keys) if keys is not None else qs
-    qs = qs.order_by("-updated") if dimension == Dimension.REQUEST else qs.order_by("key")
+def with_bases(qs, now) -> list[Rollup]:
+    """Rollup rows, each with the id of the sample current an hour ago (or the first one since, if younger)."""
     key_samples = Sample.objects.filter(dimension=OuterRef("dimension"), key=OuterRef("key"))
     before = key_samples.filter(ts__lte=now - WINDOW).order_by("-ts").values("pk")[:1]
     first_in_window = key_samples.filter(ts__gt=now - WINDOW).order_by("ts").values("pk")[:1]
-    rollups = list(qs.annotate(before=Subquery(before), first=Subquery(first_in_window))[:MAX_ROWS])
+    return list(qs.annotate(before=Subquery(before), first=Subquery(first_in_window)))
+
+
+def rows_of(rollups: list[Rollup], now, query) -> list[Row]:
     bases = Sample.objects.in_bulk([r.before or r.first for r in rollups if r.before or r.first])
-    found = {r.key: r for r in rollups}
-    rows = []
-    for key in keys if keys is not None else [r.key for r in rollups]:
-        rollup = found.get(key) or Rollup(dimension=dimension, key=key)
-        base = bases.get(getattr(rollup, "before", None) or getattr(rollup, "first", None))
-        rows.append(with_rates(row_of(dimension, key, rollup.__dict__, query), base, now))
-    return rows
+    return [
+        with_rates(row_of(r.dimension, r.key, r.__dict__, query), bases.get(r.before or r.first), now) for r in rollups
+    ]
 
 
 def row_of(dimension, key, values: dict, query: dict) -> Row:
