@@ -103,6 +103,9 @@ def get_shifter():
 
 
 def run() -> list[dict]:
+    import django
+
+    django.setup()
     if not settings.DATABASE_IS_POSTGRES:
         return [{"benchmark": "monitoring pages at 100k tasks: skipped (needs PostgreSQL)", "ours": None}]
     figures = {}
