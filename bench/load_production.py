@@ -15,6 +15,7 @@ import random
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,8 +204,10 @@ def job_row(pk, task_id, job_type, status, attempt, previous, rng, sites, now, i
         if job_type == "deriv"
         else "[]"
     )
-    ended = now if status in ("finished", "failed", "cancelled") else None
-    started = now if status in ("running", "finished", "failed") else None
+    # Ended jobs spread over the last week, as a steady production leaves them (not all in the last hour).
+    is_final = status in ("finished", "failed", "cancelled")
+    ended = now - timedelta(minutes=rng.randrange(7 * 24 * 60)) if is_final else None
+    started = (ended or now) - timedelta(hours=2) if status in ("running", "finished", "failed") else None
     return (
         pk, task_id, job_type, status, attempt, previous, site, 560, 2000, inputs, nevents, int(status == "failed"),
         error[0], error[1], "diag" if error[0] else "", error[2], "", now, now, started, ended,

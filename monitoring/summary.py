@@ -28,7 +28,7 @@ FILTERS = ("group", "project", "request", "ptag", "format")
 BREAKDOWNS = (Dimension.PROJECT, Dimension.REQUEST, Dimension.GROUP, Dimension.FORMAT, Dimension.PTAG)
 WINDOW = timedelta(hours=1)
 MAX_ROWS = 25  # per breakdown table (requests: the most recently active)
-MAX_TASKS_FOR_FORMATS = 20_000  # a filtered format breakdown reads task rows in Python: bounded
+MAX_TASKS_FOR_FORMATS = 5_000  # a filtered format breakdown reads task rows in Python: bounded
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from catalog.models import Site, StorageEndpoint, TokenType
 from deft import permissions
 from tasks.models import Job
-from tasks.states import JOB_ACTIVE, JobStatus
+from tasks.states import JobStatus
 
 from .models import FAILED_CLASS_FIELDS, Dimension, Sample
 from .summary import FILTERS, BadFilter, parse_filters, summary, summary_as_dict
@@ -94,7 +94,8 @@ def sites(request):
     """Per site: active jobs (bounded: the partial index of active jobs), failures in the last hour, disks."""
     permissions.require(request.user, permissions.READ)
     hour_ago = timezone.now() - timedelta(hours=1)
-    active = Job.objects.filter(status__in=sorted(JOB_ACTIVE), site__isnull=False).order_by()
+    # Defined jobs have no site yet: only brokered ones count, read through the partial index of active jobs.
+    active = Job.objects.filter(status__in=[JobStatus.ASSIGNED, JobStatus.RUNNING], site__isnull=False).order_by()
     by_site: dict[int, dict] = {}
     for site_id, status, n in active.values_list("site_id", "status").annotate(n=Count("pk")):
         by_site.setdefault(site_id, {})[status] = n

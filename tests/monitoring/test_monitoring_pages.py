@@ -79,7 +79,7 @@ def test_the_overview_shows_progress_with_links_to_the_task_list(
     assert 'href="/tasks/?group=PHYS-SUSY"' in html
     assert 'href="/tasks/?format=DAOD_SUSY2"' in html
     assert 'href="/tasks/?group=PHYS-TOP&status=running"' in html
-    assert 'hx-trigger="every 5s"' in html
+    assert 'hx-trigger="every 5s, deft:visible from:body"' in html
 
 
 def test_the_overview_fragment_polls_itself(production, shifter_client):
