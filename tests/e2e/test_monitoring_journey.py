@@ -6,12 +6,16 @@ from playwright.sync_api import expect
 
 from deft.demo import seed_demo
 from deft.models import PhysicsGroup
+from tasks.error_catalog import seed_rows
 from tasks.jobstate import jobs_move
+from tasks.models import ErrorCode
 from tests.monitoring.production import merge, small_production
 
 
 def test_shifter_sees_progress_rise_and_follows_a_failed_merge_to_its_error(transactional_db, login, live_server):
     seed_demo(datasets=0, password="deft-demo")
+    # Transactional tests flush the tables, and with them the registry the migration seeded.
+    ErrorCode.objects.bulk_create([ErrorCode(**row) for row in seed_rows()], ignore_conflicts=True)
     prod = small_production(PhysicsGroup.objects.get(name="PHYS-SUSY"), PhysicsGroup.objects.get(name="PHYS-TOP"))
     page = login("shifter")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Monitoring").click()
