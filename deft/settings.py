@@ -135,6 +135,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="deft")
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by the apps' workers modules (see tasks/workers.py)
 CELERY_BEAT_SCHEDULE["tasks-tick"] = {"task": "tasks.tick", "schedule": 2.0, "options": {"expires": 10}}
+CELERY_BEAT_SCHEDULE["monitoring-sample-rollups"] = {"task": "monitoring.sample_rollups", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 REST_FRAMEWORK = {

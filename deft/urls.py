@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from catalog import api as catalog_api
 from deft import api_views
+from monitoring import views as monitoring_views
 from requests_app import api as requests_api
 from tasks import api as tasks_api
 
@@ -37,5 +38,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/summary/", monitoring_views.SummaryAPI.as_view(), name="api-summary"),
     path("api/", include(router.urls)),
 ]

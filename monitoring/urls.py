@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("", views.overview, name="monitoring"),
+    path("series/", views.series, name="monitoring-series"),
 ]

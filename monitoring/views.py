@@ -1,22 +1,123 @@
-from django.db.models import Count, Sum
-from django.shortcuts import render
+"""Monitoring pages: overall progress (with a live fragment and charts), the summary API, and sites."""
 
+from datetime import timedelta
+from types import SimpleNamespace
+
+from django.db.models import Count
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.models import Site, StorageEndpoint, TokenType
 from deft import permissions
-from tasks.models import ProductionTask
+from tasks.models import Job
+from tasks.states import JobStatus
+
+from .models import FAILED_CLASS_FIELDS, Dimension, Sample
+from .summary import FILTERS, BadFilter, parse_filters, summary, summary_as_dict
+
+SERIES_SPAN = timedelta(hours=24)
 
 
 def overview(request):
-    """Overall progress per group, from the task counters (never a scan of jobs)."""
-    tasks = permissions.visible(request.user, ProductionTask.objects.all())
-    rows = (
-        tasks.values("group__name")
-        .annotate(
-            tasks=Count("id"),
-            events_total=Sum("events_total"),
-            events_done=Sum("events_done"),
-            running=Sum("jobs_running"),
-            failed=Sum("jobs_failed"),
-        )
-        .order_by("group__name")
+    """Overall progress; `HX-Request` gets the live fragment only (polled every 5 s while the tab is visible)."""
+    permissions.require(request.user, permissions.READ)
+    try:
+        filters = parse_filters(request.GET)
+    except BadFilter as exc:
+        return render(request, "monitoring/overview.html", {"error": str(exc)}, status=400)
+    context = {"result": summary(filters=filters), "query": request.GET.urlencode()}
+    template = "monitoring/inc/summary.html" if request.headers.get("HX-Request") else "monitoring/overview.html"
+    return render(request, template, context)
+
+
+class FormatIsAFilter(DefaultContentNegotiation):
+    """`?format=DAOD_SUSY1` is an output-format filter here, not DRF's renderer override (which would 404)."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
+class SummaryAPI(APIView):
+    """GET /api/summary/?group=&project=&request=&ptag=&format= : the overall progress of a scope, as JSON."""
+
+    content_negotiation_class = FormatIsAFilter
+
+    @extend_schema(
+        parameters=[OpenApiParameter(name, str, description=f"only tasks of this {name}") for name in FILTERS],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
     )
-    return render(request, "monitoring/overview.html", {"rows": rows})
+    def get(self, request):
+        permissions.require(request.user, permissions.READ)
+        try:
+            filters = parse_filters(request.query_params)
+        except BadFilter as exc:
+            return Response({"detail": str(exc)}, status=400)
+        return Response(summary_as_dict(summary(filters=filters)))
+
+
+def series(request):
+    """Events done and failures by class over the last 24 h, from the samples of one rollup row (charts)."""
+    permissions.require(request.user, permissions.READ)
+    try:
+        filters = parse_filters(request.GET)
+    except BadFilter as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    if len(filters) > 1:
+        return JsonResponse({"detail": "charts follow one filter at a time"}, status=400)
+    dimension, key = next(iter(filters.items())) if filters else (Dimension.ALL, "")
+    fields = ("ts", "events_done", *FAILED_CLASS_FIELDS)
+    samples = list(
+        Sample.objects.filter(dimension=dimension, key=key, ts__gte=timezone.now() - SERIES_SPAN)
+        .order_by("ts")
+        .values_list(*fields)
+    )
+    return JsonResponse(series_of(samples))
+
+
+def series_of(samples) -> dict:
+    """Cumulative events done, and failures by class per interval (differences of consecutive samples)."""
+    labels = [timezone.localtime(s[0]).strftime("%H:%M") for s in samples]
+    failures = {}
+    for i, name in enumerate(FAILED_CLASS_FIELDS, start=2):
+        values = [max(b[i] - a[i], 0) for a, b in zip(samples, samples[1:], strict=False)]
+        if any(values):
+            failures[name.removeprefix("failed_")] = [0, *values]
+    return {"labels": labels, "events_done": [s[1] for s in samples], "failures": failures}
+
+
+def sites(request):
+    """Per site: active jobs (bounded: the partial index of active jobs), failures in the last hour, disks."""
+    permissions.require(request.user, permissions.READ)
+    hour_ago = timezone.now() - timedelta(hours=1)
+    # Defined jobs have no site yet: only brokered ones count, read through the partial index of active jobs.
+    active = Job.objects.filter(status__in=[JobStatus.ASSIGNED, JobStatus.RUNNING], site__isnull=False).order_by()
+    by_site: dict[int, dict] = {}
+    for site_id, status, n in active.values_list("site_id", "status").annotate(n=Count("pk")):
+        by_site.setdefault(site_id, {})[status] = n
+    failed = Job.objects.filter(ended_at__gte=hour_ago, status=JobStatus.FAILED, site__isnull=False).order_by()
+    failed_last_hour = dict(failed.values_list("site_id").annotate(n=Count("pk")))
+    endpoints = StorageEndpoint.objects.filter(token_type__in=[TokenType.PRODDISK, TokenType.GROUPDISK])
+    disks: dict[int, dict] = {}
+    for e in endpoints:
+        disk = disks.setdefault(e.site_id, {"proddisk_used": 0, "proddisk_capacity": 0, "groupdisks": []})
+        if e.token_type == TokenType.PRODDISK:
+            disk["proddisk_used"] += e.used_bytes
+            disk["proddisk_capacity"] += e.capacity_bytes
+        else:
+            disk["groupdisks"].append(e)
+    rows = [
+        {
+            "site": s,
+            "running": by_site.get(s.pk, {}).get(JobStatus.RUNNING, 0),
+            "queued": by_site.get(s.pk, {}).get(JobStatus.ASSIGNED, 0),
+            "failed_last_hour": failed_last_hour.get(s.pk, 0),
+            **disks.get(s.pk, {"proddisk_used": 0, "proddisk_capacity": 0, "groupdisks": []}),
+        }
+        for s in Site.objects.order_by("name")
+    ]
+    return render(request, "catalog/site_list.html", {"rows": rows, "title": "Sites"})

@@ -10,6 +10,7 @@ from catalog.models import Dataset
 from deft import permissions
 from deft.generic import link, render_detail, status_badge
 from deft.views import ObjectListView
+from monitoring import pages
 from tasks.models import Operation, ProductionTask
 
 from . import checks, services
@@ -96,7 +97,7 @@ def request_detail(request, pk):
                 ],
             ),
         ],
-        extra=lambda r: detail_context(request, r),
+        extra=lambda r: {**pages.request_progress(r), **detail_context(request, r)},
     )
 
 

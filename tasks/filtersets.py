@@ -41,9 +41,13 @@ class TaskFilterSet(StrictFilterSet):
         fields=["id", "name", "status", "priority", "created", "updated", "events_total", "events_done"]
     )
 
+    # By id: a model choice would render every slice and dataset (100,000 options) into the filter form.
+    slice = django_filters.NumberFilter(field_name="slice_id")
+    input_dataset = django_filters.NumberFilter(field_name="input_dataset_id")
+
     class Meta:
         model = ProductionTask
-        fields = ["slice", "input_dataset"]
+        fields = []
 
     def filter_status(self, qs, name, values):
         statuses = set()

@@ -30,9 +30,9 @@ COUNTER_OF = {
 # The events a finished job adds to its task: deriv jobs count as processed input, merge jobs as done output
 # (a task's events come from merged outputs only; unmerged ones never count).
 EVENTS_OF = {JobType.DERIV: "events_processed", JobType.MERGE: "events_done"}
-
-
-COUNTER_FIELDS = (*COUNTER_OF.values(), *EVENTS_OF.values())
+# The task's own counter columns; deltas may carry more keys (failures by class) for the rollups only.
+COUNTER_FIELDS = (*COUNTER_OF.values(), "events_total", *EVENTS_OF.values())
+TASK_COUNTERS = frozenset(COUNTER_FIELDS)
 
 
 def apply_task_deltas(deltas: dict[int, Counter]) -> None:
@@ -42,7 +42,7 @@ def apply_task_deltas(deltas: dict[int, Counter]) -> None:
         update_counters_at_once(deltas)
     else:
         for task_id, delta in sorted(deltas.items()):  # sorted: tasks are locked in one order, no deadlocks
-            changes = {field: F(field) + n for field, n in delta.items() if n}
+            changes = {field: F(field) + n for field, n in delta.items() if n and field in TASK_COUNTERS}
             if changes:
                 ProductionTask.objects.filter(pk=task_id).update(**changes)
     rollups.on_task_counters(deltas)
@@ -123,7 +123,10 @@ def jobs_move(
         moved = [pk for pk, *_ in rows]
         if per_job:
             update_each(moved, per_job)
-        apply_task_deltas(deltas_of(rows, target))
+        deltas = deltas_of(rows, target)
+        if target == JobStatus.FAILED:
+            count_failure_classes(deltas, rows, values, per_job)
+        apply_task_deltas(deltas)
     return moved
 
 
@@ -150,6 +153,13 @@ def deltas_of(rows, target) -> dict[int, Counter]:
         if target == JobStatus.FINISHED:
             deltas[task_id][EVENTS_OF[job_type]] += nevents
     return deltas
+
+
+def count_failure_classes(deltas, rows, values, per_job) -> None:
+    """Failures by error class, for the rollups only (`failed_<class>`; tasks do not keep them)."""
+    for pk, task_id, *_ in rows:
+        fields = {**(values or {}), **((per_job or {}).get(pk) or {})}
+        deltas[task_id][rollups.failure_field(fields.get("error_class"))] += 1
 
 
 def update_each(moved: list[int], per_job: dict[int, dict]) -> None:

@@ -1,14 +1,16 @@
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.shortcuts import render
 from django.utils.html import format_html
 
 from deft import permissions
-from deft.generic import link, render_detail, status_badge
+from deft.generic import link, status_badge
 from deft.views import ObjectListView
+from monitoring import pages
 
 from .action_views import operation_progress_bar, task_progress_bar
 from .actions import ACTIONS
 from .filtersets import ErrorCodeFilterSet, OperationFilterSet, TaskFilterSet
-from .models import ErrorCode, Job, Operation, ProductionTask
+from .models import ErrorCode, Operation, ProductionTask
 
 
 class TaskListView(ObjectListView):
@@ -96,68 +98,10 @@ class ErrorCodeListView(ObjectListView):
 
 
 def task_detail(request, pk):
-    return render_detail(
-        request,
-        model=ProductionTask,
-        pk=pk,
-        title=lambda t: f"Task {t.pk}",
-        queryset=ProductionTask.objects.select_related("group", "ptag", "input_dataset", "request"),
-        fields=[
-            ("Name", lambda t: t.name),
-            ("Request", lambda t: link(t.request)),
-            ("Group", lambda t: t.group),
-            ("Status", lambda t: status_badge(t.status)),
-            ("Input", lambda t: link(t.input_dataset, t.input_dataset.name)),
-            ("p-tag", lambda t: t.ptag),
-            ("Formats", lambda t: ", ".join(t.formats)),
-            ("Priority", lambda t: t.priority),
-            ("Destination", lambda t: t.destination),
-            ("Events (merged / input)", lambda t: f"{intcomma(t.events_done)} / {intcomma(t.events_total)}"),
-            ("Message", lambda t: t.error_dialog),
-        ],
-        tables=[
-            (
-                "Jobs",
-                ["#", "Step", "Status", "Attempt", "Site", "Events", "Error"],
-                lambda t: [
-                    (
-                        link(j),
-                        j.job_type,
-                        status_badge(j.status),
-                        j.attempt,
-                        j.site,
-                        j.nevents,
-                        f"{j.error_source}:{j.error_code}" if j.error_code is not None else "",
-                    )
-                    for j in t.jobs.select_related("site").order_by("id")[:500]
-                ],
-            )
-        ],
-    )
+    return render(request, "tasks/task_detail.html", pages.task_context(request.user, pk))
 
 
 def job_detail(request, pk):
-    return render_detail(
-        request,
-        model=Job,
-        pk=pk,
-        title=lambda j: f"{j.job_type} job {j.pk}",
-        queryset=Job.objects.select_related("task", "site"),
-        fields=[
-            ("Task", lambda j: link(j.task, j.task.name)),
-            ("Step", lambda j: j.job_type),
-            ("Status", lambda j: status_badge(j.status)),
-            ("Attempt", lambda j: j.attempt),
-            ("Site", lambda j: j.site),
-            ("Events", lambda j: j.nevents),
-            ("Error", lambda j: f"{j.error_source}:{j.error_code} {j.error_class}" if j.error_source else ""),
-            ("Diagnostic", lambda j: j.error_diag),
-        ],
-        tables=[
-            (
-                "Outputs",
-                ["LFN", "Format", "Merged", "Events", "Bytes"],
-                lambda j: [(o.lfn, o.format, o.merged, o.events, o.bytes) for o in j.outputs.all()],
-            )
-        ],
-    )
+    return render(request, "tasks/job_detail.html", pages.job_context(request.user, pk))
+
+

@@ -5,3 +5,10 @@ document.addEventListener("htmx:beforeRequest", function (evt) {
     evt.preventDefault();
   }
 });
+
+// Coming back to a hidden tab: live parts that listen for `deft:visible` refresh at once instead of waiting a poll.
+document.addEventListener("visibilitychange", function () {
+  if (!document.hidden) {
+    document.body.dispatchEvent(new CustomEvent("deft:visible"));
+  }
+});
