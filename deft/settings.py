@@ -190,3 +190,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Errors (issue 5): a task is paused, and its group told once, when at least this many of its failures are
+# software errors and they are more than this fraction of its failures.
+DEFT_SOFTWARE_PAUSE_MIN = env.int("DEFT_SOFTWARE_PAUSE_MIN", default=10)
+DEFT_SOFTWARE_PAUSE_FRACTION = env.float("DEFT_SOFTWARE_PAUSE_FRACTION", default=0.5)

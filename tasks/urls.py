@@ -10,3 +10,16 @@ urlpatterns = [
     path("operations/<int:pk>/", views.operation_detail, name="operation-detail"),
     path("error-codes/", views.ErrorCodeListView.as_view(), name="errorcode-list"),
 ]
+
+# Errors (issue 5): appended so that merges stay easy.
+from . import error_views  # noqa: E402
+
+urlpatterns += [
+    path("jobs/", error_views.JobListView.as_view(), name="job-list"),
+    path("errors/", error_views.errors_page, name="errors"),
+    path("error-rules/", error_views.rule_list, name="errorrule-list"),
+    path("error-rules/new/", error_views.rule_edit, name="errorrule-create"),
+    path("error-rules/<int:pk>/edit/", error_views.rule_edit, name="errorrule-edit"),
+    path("error-rules/<int:pk>/move/", error_views.rule_move, name="errorrule-move"),
+    path("error-rules/<int:pk>/toggle/", error_views.rule_toggle, name="errorrule-toggle"),
+]

@@ -3,6 +3,7 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from deft.generic import link, render_detail, status_badge
 from deft.views import ObjectListView
 
+from .error_summary import task_error_summary
 from .filtersets import ErrorCodeFilterSet, OperationFilterSet, TaskFilterSet
 from .models import ErrorCode, Job, Operation, ProductionTask
 
@@ -77,6 +78,8 @@ def task_detail(request, pk):
             ("Events (merged / input)", lambda t: f"{intcomma(t.events_done)} / {intcomma(t.events_total)}"),
             ("Message", lambda t: t.error_dialog),
         ],
+        template="tasks/task_detail.html",
+        extra=lambda t: {"error_summary": task_error_summary(t)},
         tables=[
             (
                 "Jobs",
