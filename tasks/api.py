@@ -1,3 +1,5 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -28,6 +30,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         qs = ProductionTask.objects.select_related("group", "ptag", "input_dataset").order_by("-id")
         return permissions.visible(self.request.user, qs)
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"], url_path="errors", filterset_class=None, pagination_class=None)
     def errors(self, request, pk=None):
         """The task's failed jobs by error code and class: counts, one example diagnostic, the sites."""
@@ -97,6 +100,16 @@ class ErrorRuleViewSet(viewsets.ModelViewSet):
 class ErrorSummaryView(APIView):
     """Failed jobs that ended in a window (`since`: 1h, 24h, 7d ...) by code x site, and site failure rates."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", str, description="window: a number and m, h or d (1h, 24h, 7d); at most 30d"),
+            OpenApiParameter("error_class", str, enum=list(ErrorClass.values)),
+            OpenApiParameter("group", str, description="group name, e.g. PHYS-SUSY"),
+            OpenApiParameter("request", int),
+            OpenApiParameter("ptag", str),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request):
         window, filters = summary_params(request.query_params)
         jobs = permissions.visible(request.user, Job.objects.all())
