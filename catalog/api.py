@@ -1,3 +1,4 @@
+from django.db.models import Q, Sum
 from rest_framework import viewsets
 
 from deft import permissions
@@ -12,7 +13,11 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = SiteFilterSet
 
     def get_queryset(self):
-        return permissions.visible(self.request.user, Site.objects.order_by("name"))
+        # PRODDISK usage: where unmerged outputs wait for their merge (they are deleted after it).
+        proddisk = Sum("endpoints__used_bytes", filter=Q(endpoints__token_type="PRODDISK"), default=0)
+        return permissions.visible(
+            self.request.user, Site.objects.annotate(proddisk_used_bytes=proddisk).order_by("name")
+        )
 
 
 class EndpointViewSet(viewsets.ReadOnlyModelViewSet):

@@ -4,9 +4,11 @@ from .models import Dataset, Site, StorageEndpoint
 
 
 class SiteSerializer(serializers.ModelSerializer):
+    proddisk_used_bytes = serializers.IntegerField(read_only=True, help_text="bytes of unmerged outputs on PRODDISK")
+
     class Meta:
         model = Site
-        fields = ["id", "name", "tier", "cloud", "slots", "events_per_second", "online"]
+        fields = ["id", "name", "tier", "cloud", "slots", "events_per_second", "online", "proddisk_used_bytes"]
 
 
 class EndpointSerializer(serializers.ModelSerializer):

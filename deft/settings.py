@@ -133,6 +133,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="deft")
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by the apps' workers modules (see tasks/workers.py)
+CELERY_BEAT_SCHEDULE["tasks-tick"] = {"task": "tasks.tick", "schedule": 2.0, "options": {"expires": 10}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 REST_FRAMEWORK = {
@@ -170,6 +171,7 @@ SPECTACULAR_SETTINGS = {
 DEFT_EXECUTOR = env("DEFT_EXECUTOR", default="simulated")
 DEFT_SIM_SEED = env.int("DEFT_SIM_SEED", default=42)
 DEFT_SIM_TIME_FACTOR = env.float("DEFT_SIM_TIME_FACTOR", default=600.0)
+DEFT_SIM_FAILURE_RATE = env.float("DEFT_SIM_FAILURE_RATE", default=0.04)  # random failures of deriv jobs
 DEFT_DEMO_PASSWORD = env("DEFT_DEMO_PASSWORD", default="deft-demo")
 
 # Deployment hardening: cookies and headers that do not depend on HTTPS termination.

@@ -178,7 +178,7 @@ def _why_stop(job, klass, action, counts, *, max_attempts, max_failures) -> str:
     if job.attempt >= max_attempts:
         return f"{job.attempt} attempts used (limit {max_attempts})"
     if counts["software_failures"] > SOFTWARE_RETRIES:
-        return f"software error failed {counts['software_failures']} times: the input gives up"
+        return f"software error failed {counts['software_failures']} times: not retried again, the input gives up"
     if counts["count_failure"] and counts["failures"] >= max_failures:
         return f"{counts['failures']} failures of this input (limit {max_failures})"
     if action == RetryAction.INCREASE_MEMORY and job.memory_mb >= MEMORY_CAP_MB:

@@ -136,6 +136,10 @@ class Job(models.Model):
     updated = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="a retry asked to wait: not brokered before")
+    executor_due = models.DateTimeField(
+        null=True, blank=True, help_text="when the backend expects the job to end (the simulated grid's clock)"
+    )
 
     class Meta:
         ordering = ["id"]

@@ -13,5 +13,5 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tasks", "0003_error_rules_and_failure_fields")]
+    dependencies = [("tasks", "0004_error_rules_and_failure_fields")]
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0001_initial'),
-        ('tasks', '0002_seed_error_codes'),
+        ('tasks', '0003_job_not_before_executor_due'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

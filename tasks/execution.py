@@ -1,0 +1,208 @@
+"""Applying what the executor reports: job moves in batches, outputs into the catalog, failures into retries.
+
+A batch of updates is grouped by target status, so that thousands of jobs move in a handful of statements
+(`jobstate.jobs_move` keeps the counters exact). Outputs of a finished deriv job go to the unmerged (`.um`)
+dataset on the site's PRODDISK; those of a merge job to the merged dataset on the site's DATADISK, and the
+unmerged files the merge read are deleted. A failed job is classified and its input retried as a new job
+(attempt + 1) when the retry policy says so.
+"""
+
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.models import Dataset, File, Replica, StorageEndpoint, TokenType
+
+from . import errors
+from .executors.base import JobUpdate
+from .jobstate import jobs_create, jobs_move
+from .models import Job, JobOutput, JobType, ProductionTask, TaskDataset
+from .states import JobStatus, TaskStatus
+
+# Retries are made for these tasks; a paused task's retries wait for its resume. Aborting, soft-finishing
+# and ended tasks get none.
+RETRYING_TASK_STATUSES = (TaskStatus.DEFINED, TaskStatus.RUNNING, TaskStatus.TORETRY, TaskStatus.PAUSED)
+
+
+def job_updates_apply(*, updates: list[JobUpdate]) -> Counter:
+    """Apply a poll's updates in one transaction; returns how many jobs moved to each status."""
+    by_status: dict[str, list[JobUpdate]] = defaultdict(list)
+    for update in updates:
+        by_status[update.status].append(update)
+    done: Counter = Counter()
+    with transaction.atomic():
+        done["cancelled"] = len(jobs_move(job_ids=ids_of(by_status[JobStatus.CANCELLED]), move="cancel"))
+        done["running"] = len(jobs_move(job_ids=ids_of(by_status[JobStatus.RUNNING]), move="start"))
+        done["finished"] = jobs_finish(by_status[JobStatus.FINISHED])
+        done["failed"], done["retried"] = jobs_fail(by_status[JobStatus.FAILED])
+    return done
+
+
+def ids_of(updates: list[JobUpdate]) -> list[int]:
+    return [u.job_id for u in updates]
+
+
+# --- finished jobs and their outputs -------------------------------------------------------------------
+
+
+def jobs_finish(updates: list[JobUpdate]) -> int:
+    moved = set(jobs_move(job_ids=ids_of(updates), move="finish"))
+    if moved:
+        outputs_record(updates=[u for u in updates if u.job_id in moved])
+    return len(moved)
+
+
+def outputs_record(*, updates: list[JobUpdate]) -> None:
+    """JobOutput rows, catalog Files and Replicas for finished jobs; endpoint and dataset totals follow."""
+    jobs = {
+        pk: (task_id, job_type, site_id)
+        for pk, task_id, job_type, site_id in Job.objects.filter(pk__in=ids_of(updates)).values_list(
+            "pk", "task_id", "job_type", "site_id"
+        )
+    }
+    datasets = output_datasets({task_id for task_id, _, _ in jobs.values()})
+    endpoints = site_endpoints({site_id for _, _, site_id in jobs.values() if site_id})
+    files, outputs, where = [], [], []
+    for update in updates:
+        task_id, job_type, site_id = jobs[update.job_id]
+        merged = job_type == JobType.MERGE
+        for out in update.outputs:
+            empty = out.events <= 0 or out.bytes <= 0
+            output = JobOutput(
+                job_id=update.job_id, format=out.format, lfn=out.lfn, merged=merged, bytes=out.bytes, events=out.events
+            )
+            output.deleted = empty and not merged  # an empty file is never merged: nothing to keep on disk
+            outputs.append(output)
+            if empty and not merged:
+                continue
+            files.append(
+                File(dataset_id=datasets[task_id, out.format, merged], lfn=out.lfn, bytes=out.bytes, events=out.events)
+            )
+            where.append((output, endpoints.get((site_id, TokenType.DATADISK if merged else TokenType.PRODDISK))))
+    File.objects.bulk_create(files, batch_size=5000)
+    placed = []
+    for (output, endpoint), file in zip(where, files, strict=True):
+        output.file = file
+        if endpoint is not None:
+            placed.append((file, endpoint))
+    JobOutput.objects.bulk_create(outputs, batch_size=5000)
+    replicas_add(placed)
+    datasets_add(files)
+    merges_done = [u.job_id for u in updates if jobs[u.job_id][1] == JobType.MERGE]
+    if merges_done:
+        from .merges import unmerged_delete  # the merge service imports this module's neighbours
+
+        unmerged_delete(outputs=JobOutput.objects.filter(merged_into__in=merges_done, deleted=False))
+
+
+def output_datasets(task_ids: set[int]) -> dict[tuple, int]:
+    """(task id, format, merged) -> dataset id; creates the datasets of tasks that lack some."""
+    rows = TaskDataset.objects.filter(task_id__in=task_ids).values_list("task_id", "format", "merged", "dataset_id")
+    found = {(t, f, m): d for t, f, m, d in rows}
+    for task in ProductionTask.objects.filter(pk__in=task_ids).select_related("ptag", "input_dataset"):
+        if any((task.pk, f, m) not in found for f in task.formats for m in (True, False)):
+            from .definition import output_datasets_ensure
+
+            output_datasets_ensure(task=task)
+            found.update({(task.pk, td.format, td.merged): td.dataset_id for td in task.datasets.all()})
+    return found
+
+
+def site_endpoints(site_ids: set[int]) -> dict[tuple, StorageEndpoint]:
+    """(site id, token type) -> the site's endpoint of that type (the first by name if it has several)."""
+    found = {}
+    for endpoint in StorageEndpoint.objects.filter(site_id__in=site_ids).order_by("-name"):
+        found[endpoint.site_id, endpoint.token_type] = endpoint
+    for (site_id, token), endpoint in list(found.items()):  # a site without a DATADISK keeps merged files on PRODDISK
+        if token == TokenType.PRODDISK:
+            found.setdefault((site_id, TokenType.DATADISK), endpoint)
+    return found
+
+
+def replicas_add(pairs: list[tuple[File, StorageEndpoint]]) -> None:
+    """New replicas, and their bytes added to each endpoint's used space (one UPDATE per endpoint)."""
+    Replica.objects.bulk_create([Replica(file=f, endpoint=e) for f, e in pairs], batch_size=5000)
+    used: Counter = Counter()
+    for file, endpoint in pairs:
+        used[endpoint.pk] += file.bytes
+    for endpoint_id, size in sorted(used.items()):
+        StorageEndpoint.objects.filter(pk=endpoint_id).update(used_bytes=F("used_bytes") + size)
+
+
+def datasets_add(files: list[File], sign: int = 1) -> None:
+    """Dataset totals (files, events, bytes) follow the files added (or removed, sign=-1)."""
+    totals: dict[int, Counter] = defaultdict(Counter)
+    for file in files:
+        totals[file.dataset_id].update(files=1, events=file.events, bytes=file.bytes)
+    for dataset_id, t in sorted(totals.items()):
+        Dataset.objects.filter(pk=dataset_id).update(
+            files=F("files") + sign * t["files"],
+            events=F("events") + sign * t["events"],
+            bytes=F("bytes") + sign * t["bytes"],
+        )
+
+
+# --- failed jobs and their retries ---------------------------------------------------------------------
+
+
+def jobs_fail(updates: list[JobUpdate]) -> tuple[int, int]:
+    """Classify each failure, store it on the job, and retry the inputs the policy says to retry."""
+    if not updates:
+        return 0, 0
+    codes = errors.registry()
+    classified = {
+        u.job_id: errors.classify_failure(
+            source=u.error_source, code=u.error_code, diagnostic=u.error_diag, codes=codes
+        )
+        for u in updates
+    }
+    fields = {u.job_id: errors.failure_fields(classified[u.job_id], u.error_diag) for u in updates}
+    moved = jobs_move(job_ids=list(fields), move="fail", per_job=fields)
+    failed = Job.objects.filter(pk__in=moved).select_related("task")
+    retried = retries_create(jobs=failed, classified=classified)
+    # Tasks failing mostly on software errors are paused and their group told (once per task).
+    errors.tasks_check_software_failures(task_ids={job.task_id for job in failed})
+    return len(moved), retried
+
+
+def retries_create(*, jobs, classified: dict) -> int:
+    """New attempts for failed jobs whose input the policy retries; the others leave a word on their task."""
+    now = timezone.now()
+    new_jobs, gave_up = [], {}
+    for job in jobs:
+        task = job.task
+        if task.status not in RETRYING_TASK_STATUSES or task.soft_finish:
+            continue
+        decision = errors.decide_retry(
+            job=job, classification=classified[job.pk], max_attempts=task.max_attempts, max_failures=task.max_failures
+        )
+        if not decision.retry:
+            gave_up[task.pk] = (
+                f"{job.job_type} job {job.pk} failed ({job.error_source} {job.error_code}): {decision.reason}"
+            )
+            continue
+        new_jobs.append(next_attempt(job, decision, now))
+    created = jobs_create(jobs=new_jobs) if new_jobs else []
+    for new in created:
+        if new.job_type == JobType.MERGE:  # the retry of a merge reads the same unmerged files
+            JobOutput.objects.filter(merged_into_id=new.previous_id).update(merged_into=new)
+    for task_id, message in sorted(gave_up.items()):
+        ProductionTask.objects.filter(pk=task_id).update(error_dialog=message)
+    return len(created)
+
+
+def next_attempt(job: Job, decision: errors.RetryDecision, now) -> Job:
+    return Job(
+        task_id=job.task_id,
+        job_type=job.job_type,
+        attempt=job.attempt + 1,
+        previous=job,
+        priority=job.task.priority,
+        inputs=job.inputs,
+        nevents=job.nevents,
+        **decision.retry_fields(job),  # failure counts carried on; more memory or wall time if asked
+        not_before=now + timedelta(seconds=decision.delay_seconds) if decision.delay_seconds else None,
+    )

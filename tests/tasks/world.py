@@ -1,0 +1,49 @@
+"""A small production world for engine tests: the demo's sites, disks, p-tags and catalog, and tasks on it."""
+
+from catalog.models import Dataset, StorageEndpoint, TokenType
+from deft.demo import seed_demo
+from deft.models import PhysicsGroup
+from requests_app.models import PTag
+from tasks.engine import tick
+from tasks.models import ProductionTask
+from tests.factories import ProductionRequestFactory, ProductionTaskFactory
+
+
+def demo_world(datasets: int = 20):
+    seed_demo(datasets=datasets)
+    return PhysicsGroup.objects.get(name="PHYS-SUSY")
+
+
+def request_tasks(group, *, count: int = 20, formats=("DAOD_SUSY1",), ptag: str = "p1872", **fields):
+    """A request of `count` datasets (MC and data, not containers) with one registered task each."""
+    request = ProductionRequestFactory(group=group, description="engine test")
+    inputs = Dataset.objects.filter(is_container=False, project__in=("mc14_8TeV", "data12_8TeV"), prod_step="merge")
+    tasks = []
+    for dataset in inputs.order_by("name")[:count]:
+        tasks.append(
+            ProductionTaskFactory(
+                request=request,
+                group=group,
+                input_dataset=dataset,
+                ptag=PTag.objects.get(name=ptag),
+                formats=list(formats),
+                events_total=dataset.events,
+                **{"destination": group.destination, **fields},
+            )
+        )
+    return request, tasks
+
+
+def run_until_ended(max_ticks: int = 400, tick_fn=tick) -> int:
+    """Tick until every task ended (or give up); returns the ticks it took."""
+    for n in range(1, max_ticks + 1):
+        tick_fn()
+        if not ProductionTask.objects.exclude(
+            status__in=("done", "finished", "failed", "broken", "aborted", "obsolete", "paused", "exhausted")
+        ).exists():
+            return n
+    return max_ticks
+
+
+def proddisk_used() -> int:
+    return sum(StorageEndpoint.objects.filter(token_type=TokenType.PRODDISK).values_list("used_bytes", flat=True))
