@@ -8,6 +8,7 @@ from django.db.models import Max
 from catalog.models import Replica, StorageEndpoint, TokenType
 from deft.models import AuditEvent
 from requests_app.models import PTag
+from tasks.executors import simulated
 from tasks.models import Job, ProductionTask
 from tests.tasks.world import demo_world, request_tasks, run_until_ended
 
@@ -73,15 +74,18 @@ def test_a_task_failing_mostly_on_software_is_paused_with_one_mail(
     assert not task.jobs.filter(status__in=("assigned", "running")).exists()  # a paused task runs nothing new
 
 
-def test_out_of_memory_is_retried_with_more_memory(db, fast_grid, settings):
-    settings.DEFT_SIM_FAILURE_RATE = 0.6
-    settings.DEFT_SOFTWARE_PAUSE_MIN = 1000
-    group = demo_world(datasets=6)
-    request_tasks(group, count=6)
+def test_out_of_memory_is_retried_with_more_memory(db, fast_grid, settings, monkeypatch):
+    settings.DEFT_SIM_FAILURE_RATE = 0.5
+    oom = ("pilot", 1212, 1, "Payload ran out of memory: FATAL out of memory: taking the application down")
+    monkeypatch.setattr(simulated, "FAILURE_MIX", (oom,))  # the grid's random failures are all out-of-memory
+    group = demo_world(datasets=4)
+    request_tasks(group, count=4)
     run_until_ended()
-    oom = list(
-        Job.objects.filter(status="failed", error_class="resource", error_code=1212).select_related("next_attempt")
-    )
-    assert oom, "the seeded failure mix gives some out-of-memory failures"
-    for job in oom:
-        assert job.next_attempt.memory_mb == min(job.memory_mb + 1000, 8000)
+    failed = list(Job.objects.filter(status="failed", job_type="deriv").select_related("next_attempt"))
+    assert failed and {(j.error_code, j.error_class) for j in failed} == {(1212, "resource")}
+    for job in failed:
+        if job.memory_mb >= 8000:  # the cap: the input gives up, and the task says why
+            assert not Job.objects.filter(previous=job).exists() and "cap of 8000 MB" in job.task.error_dialog
+            continue
+        assert job.next_attempt.memory_mb == job.memory_mb + 1000
+        assert job.next_attempt.failures == job.failures  # more memory, not a fault of the input
