@@ -39,10 +39,13 @@ def main(selected: list[str]) -> int:
     print("|" + "---|" * len(header))
     for r in rows:
         unit = r.get("unit", "s")
+        # A rate (rows/s) is better when higher: flip it, so that both columns read "how many times better".
+        speed = (lambda x: 1 / x if x else x) if unit.endswith("/s") else (lambda x: x)
+        ours, baseline, limit = speed(r["ours"]), speed(r.get("baseline")), speed(r.get("limit"))
         print(
             f"| {r['benchmark']} | {fmt(r['ours'], unit)} | {fmt(r.get('baseline'), unit)} | "
-            f"{ratio(r['ours'], r.get('baseline'))} | {fmt(r.get('limit'), unit)} | "
-            f"{ratio(r.get('limit'), r['ours'])} | {r.get('target', '')} |"
+            f"{ratio(ours, baseline)} | {fmt(r.get('limit'), unit)} | "
+            f"{ratio(limit, ours)} | {r.get('target', '')} |"
         )
     return 0
 

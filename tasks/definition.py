@@ -8,11 +8,11 @@ from django.db import transaction
 
 from catalog.models import Dataset, DatasetStatus, File
 from catalog.naming import (
+    UNMERGED_SUFFIX,
     DatasetNameError,
     merged_dataset_name,
     output_dataset_name,
     parse_dataset_name,
-    unmerged_dataset_name,
 )
 
 from .jobstate import jobs_create, tasks_move
@@ -111,36 +111,33 @@ def output_datasets_ensure(*, task: ProductionTask) -> dict[str, Dataset]:
     have = {(td.format, td.merged): td.dataset for td in task.datasets.select_related("dataset")}
     merged = {}
     for data_format in task.formats:
-        try:
-            output = output_dataset_name(
-                task.input_dataset.name.rstrip("/"), ptag=task.ptag.name, data_format=data_format
-            )
-        except DatasetNameError as problem:
-            raise TaskCannotRun(f"cannot name the {data_format} output: {problem}") from None
-        names = {
-            True: merged_dataset_name(output, task_id=task.pk),
-            False: unmerged_dataset_name(output, task_id=task.pk),
-        }
-        for is_merged, name in names.items():
-            dataset = have.get((data_format, is_merged))
-            if dataset is None:
-                dataset = output_dataset(name, data_format=data_format, project=task.input_dataset.project)
-                TaskDataset.objects.create(task=task, dataset=dataset, format=data_format, merged=is_merged)
-            if is_merged:
-                merged[data_format] = dataset
+        dataset = have.get((data_format, True))
+        if dataset is None:
+            dataset = output_dataset(merged_name(task, data_format), data_format=data_format)
+            TaskDataset.objects.create(task=task, dataset=dataset, format=data_format, merged=True)
+        if (data_format, False) not in have:
+            # our convention (catalog.naming): the unmerged dataset is the merged one's name plus `.um`
+            unmerged = output_dataset(f"{dataset.name}.{UNMERGED_SUFFIX}", data_format=data_format)
+            TaskDataset.objects.create(task=task, dataset=unmerged, format=data_format, merged=False)
+        merged[data_format] = dataset
     return merged
 
 
-def output_dataset(name: str, *, data_format: str, project: str) -> Dataset:
-    parts = parse_dataset_name(name)
-    fields = {
-        "project": parts.project,
-        "number": parts.number,
-        "physics_short": parts.physics_short,
-        "prod_step": parts.prod_step,
-        "data_type": data_format,
-        "tags": parts.tags,
-        "status": DatasetStatus.OPEN,
-    }
+def merged_name(task: ProductionTask, data_format: str) -> str:
+    try:
+        output = output_dataset_name(task.input_dataset.name.rstrip("/"), ptag=task.ptag.name, data_format=data_format)
+        return merged_dataset_name(output, task_id=task.pk)
+    except DatasetNameError as problem:
+        raise TaskCannotRun(f"cannot name the {data_format} output of {task.input_dataset.name}: {problem}") from None
+
+
+def output_dataset(name: str, *, data_format: str) -> Dataset:
+    fields = {"data_type": data_format, "status": DatasetStatus.OPEN}
+    try:
+        parts = parse_dataset_name(name)
+        fields.update(project=parts.project, number=parts.number, physics_short=parts.physics_short)
+        fields.update(prod_step=parts.prod_step, tags=parts.tags)
+    except DatasetNameError:
+        pass  # a name given by the request that our parser does not read: the dataset is still usable
     dataset, _ = Dataset.objects.get_or_create(name=name, defaults=fields)
     return dataset

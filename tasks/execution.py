@@ -14,9 +14,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from catalog.models import Dataset, File, Replica, StorageEndpoint, TokenType
+from catalog.models import Dataset, File, Replica, ReplicaState, StorageEndpoint, TokenType
 
 from . import errors
+from .bulk import insert_rows
 from .executors.base import JobUpdate
 from .jobstate import jobs_create, jobs_move
 from .models import Job, JobOutput, JobType, ProductionTask, TaskDataset
@@ -65,37 +66,37 @@ def outputs_record(*, updates: list[JobUpdate]) -> None:
     }
     datasets = output_datasets({task_id for task_id, _, _ in jobs.values()})
     endpoints = site_endpoints({site_id for _, _, site_id in jobs.values() if site_id})
-    files, outputs, where = [], [], []
+    files, outputs, places = [], [], []  # files[i] is written for outputs[kept[i]], placed at places[i]
+    kept = []
     for update in updates:
         task_id, job_type, site_id = jobs[update.job_id]
         merged = job_type == JobType.MERGE
         for out in update.outputs:
             empty = out.events <= 0 or out.bytes <= 0
-            output = JobOutput(
-                job_id=update.job_id, format=out.format, lfn=out.lfn, merged=merged, bytes=out.bytes, events=out.events
-            )
-            output.deleted = empty and not merged  # an empty file is never merged: nothing to keep on disk
-            outputs.append(output)
+            # An empty file is never merged: nothing is kept on disk, the row only records that it was written.
+            outputs.append([update.job_id, out.format, out.lfn, merged, out.bytes, out.events, None, None, empty])
             if empty and not merged:
                 continue
-            files.append(
-                File(dataset_id=datasets[task_id, out.format, merged], lfn=out.lfn, bytes=out.bytes, events=out.events)
-            )
-            where.append((output, endpoints.get((site_id, TokenType.DATADISK if merged else TokenType.PRODDISK))))
-    File.objects.bulk_create(files, batch_size=5000)
-    placed = []
-    for (output, endpoint), file in zip(where, files, strict=True):
-        output.file = file
-        if endpoint is not None:
-            placed.append((file, endpoint))
-    JobOutput.objects.bulk_create(outputs, batch_size=5000)
-    replicas_add(placed)
-    datasets_add(files)
+            files.append((datasets[task_id, out.format, merged], out.lfn, out.bytes, out.events, []))
+            kept.append(len(outputs) - 1)
+            places.append(endpoints.get((site_id, TokenType.DATADISK if merged else TokenType.PRODDISK)))
+    file_ids = insert_rows(File, FILE_FIELDS, files)
+    for index, file_id in zip(kept, file_ids, strict=True):
+        outputs[index][6] = file_id
+    insert_rows(JobOutput, OUTPUT_FIELDS, [tuple(o) for o in outputs])
+    replicas_add(
+        [(file_id, file[2], endpoint) for file_id, file, endpoint in zip(file_ids, files, places, strict=True)]
+    )
+    datasets_add([(file[0], file[2], file[3]) for file in files])
     merges_done = [u.job_id for u in updates if jobs[u.job_id][1] == JobType.MERGE]
     if merges_done:
         from .merges import unmerged_delete  # the merge service imports this module's neighbours
 
         unmerged_delete(outputs=JobOutput.objects.filter(merged_into__in=merges_done, deleted=False))
+
+
+FILE_FIELDS = ("dataset_id", "lfn", "bytes", "events", "lumiblocks")
+OUTPUT_FIELDS = ("job_id", "format", "lfn", "merged", "bytes", "events", "file_id", "merged_into_id", "deleted")
 
 
 def output_datasets(task_ids: set[int]) -> dict[tuple, int]:
@@ -122,26 +123,27 @@ def site_endpoints(site_ids: set[int]) -> dict[tuple, StorageEndpoint]:
     return found
 
 
-def replicas_add(pairs: list[tuple[File, StorageEndpoint]]) -> None:
-    """New replicas, and their bytes added to each endpoint's used space (one UPDATE per endpoint)."""
-    Replica.objects.bulk_create([Replica(file=f, endpoint=e) for f, e in pairs], batch_size=5000)
+def replicas_add(placed: list[tuple[int, int, StorageEndpoint | None]]) -> None:
+    """Replicas of (file id, bytes) at endpoints; their bytes are added to each endpoint's used space."""
+    placed = [(file_id, size, endpoint) for file_id, size, endpoint in placed if endpoint is not None]
+    now = timezone.now()
+    rows = [(file_id, endpoint.pk, ReplicaState.AVAILABLE, now) for file_id, _, endpoint in placed]
+    insert_rows(Replica, ("file_id", "endpoint_id", "state", "created"), rows)
     used: Counter = Counter()
-    for file, endpoint in pairs:
-        used[endpoint.pk] += file.bytes
-    for endpoint_id, size in sorted(used.items()):
+    for _, size, endpoint in placed:
+        used[endpoint.pk] += size
+    for endpoint_id, size in sorted(used.items()):  # one UPDATE per endpoint, always in the same order
         StorageEndpoint.objects.filter(pk=endpoint_id).update(used_bytes=F("used_bytes") + size)
 
 
-def datasets_add(files: list[File], sign: int = 1) -> None:
-    """Dataset totals (files, events, bytes) follow the files added (or removed, sign=-1)."""
+def datasets_add(files: list[tuple[int, int, int]]) -> None:
+    """Dataset totals (files, events, bytes) follow the (dataset id, bytes, events) of the files added."""
     totals: dict[int, Counter] = defaultdict(Counter)
-    for file in files:
-        totals[file.dataset_id].update(files=1, events=file.events, bytes=file.bytes)
+    for dataset_id, size, events in files:
+        totals[dataset_id].update(files=1, events=events, bytes=size)
     for dataset_id, t in sorted(totals.items()):
         Dataset.objects.filter(pk=dataset_id).update(
-            files=F("files") + sign * t["files"],
-            events=F("events") + sign * t["events"],
-            bytes=F("bytes") + sign * t["bytes"],
+            files=F("files") + t["files"], events=F("events") + t["events"], bytes=F("bytes") + t["bytes"]
         )
 
 

@@ -20,6 +20,7 @@ import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -74,6 +75,33 @@ def failure_rate() -> float:
     return float(getattr(settings, "DEFT_SIM_FAILURE_RATE", 0.04))
 
 
+@dataclass(frozen=True)
+class SimJob:
+    """What the simulator needs to know of a job (read in bulk, not as model instances)."""
+
+    pk: int
+    attempt: int
+    job_type: str
+    nevents: int
+    site_id: int | None
+    site_rate: float | None
+    task: ProductionTask  # with its p-tag
+    merge_bytes: int = 0
+
+
+def sim_jobs(queryset) -> list[SimJob]:
+    rows = list(
+        queryset.values_list("pk", "attempt", "job_type", "nevents", "site_id", "site__events_per_second", "task_id")
+    )
+    tasks = ProductionTask.objects.filter(pk__in={row[6] for row in rows}).select_related("ptag")
+    tasks = {task.pk: task for task in tasks}
+    merges = merge_inputs([row[0] for row in rows if row[2] == JobType.MERGE])
+    return [
+        SimJob(*row[:6], task=tasks[row[6]], merge_bytes=sum(size for size, _ in merges.get(row[0], {}).values()))
+        for row in rows
+    ]
+
+
 class SimulatedGrid(Executor):
     name = "simulated"
 
@@ -81,15 +109,17 @@ class SimulatedGrid(Executor):
         """Start the clock of assigned jobs: each gets its simulated end time."""
         now = timezone.now()
         factor = float(settings.DEFT_SIM_TIME_FACTOR) or 1.0
-        jobs = list(
-            Job.objects.filter(pk__in=list(job_ids), status=JobStatus.ASSIGNED).select_related("site", "task__ptag")
-        )
         failing_sites = stage_in_failing_sites()
-        for job in jobs:
-            seconds = self.fate(job, failing_sites=failing_sites)[0]
-            job.executor_ref = f"{REF_PREFIX}{job.pk}.{job.attempt}"
-            job.executor_due = now + timedelta(seconds=seconds / factor)
-        Job.objects.bulk_update(jobs, ["executor_ref", "executor_due"], batch_size=2000)
+        jobs = sim_jobs(Job.objects.filter(pk__in=list(job_ids), status=JobStatus.ASSIGNED))
+        rows = [
+            Job(
+                pk=job.pk,
+                executor_ref=f"{REF_PREFIX}{job.pk}.{job.attempt}",
+                executor_due=now + timedelta(seconds=self.fate(job, failing_sites=failing_sites)[0] / factor),
+            )
+            for job in jobs
+        ]
+        Job.objects.bulk_update(rows, ["executor_ref", "executor_due"], batch_size=2000)
 
     def kill(self, job_ids: Sequence[int]) -> None:
         """Killed jobs are reported `cancelled` at the next poll."""
@@ -106,17 +136,13 @@ class SimulatedGrid(Executor):
         live = ours.exclude(executor_ref=KILLED_REF)
         started = live.filter(status=JobStatus.ASSIGNED).order_by("pk").values_list("pk", flat=True)[:limit]
         updates += [JobUpdate(job_id=pk, status=JobStatus.RUNNING) for pk in started]
-        ended = list(
-            live.filter(status=JobStatus.RUNNING, executor_due__lte=timezone.now())
-            .select_related("site", "task__ptag")
-            .order_by("executor_due", "pk")[:limit]
-        )
-        updates += self.ends(ended)
+        due = live.filter(status=JobStatus.RUNNING, executor_due__lte=timezone.now()).order_by("executor_due", "pk")
+        updates += self.ends(sim_jobs(due[:limit]))
         return updates
 
     # --- a job's fate -----------------------------------------------------------------------------------
 
-    def fate(self, job: Job, *, failing_sites: set[int]) -> tuple[float, tuple | None]:
+    def fate(self, job: SimJob, *, failing_sites: set[int]) -> tuple[float, tuple | None]:
         """(wall seconds, failure or None); the failure is (source, code, diagnostic)."""
         rng = job_rng(job.pk, job.attempt)
         seconds = self.wall_seconds(job, rng)
@@ -132,14 +158,14 @@ class SimulatedGrid(Executor):
             return seconds * rng.uniform(0.05, 0.9), (source, code, diag)
         return seconds, None
 
-    def wall_seconds(self, job: Job, rng: random.Random) -> float:
+    def wall_seconds(self, job: SimJob, rng: random.Random) -> float:
         jitter = rng.uniform(0.8, 1.2)
         if job.job_type == JobType.MERGE:
-            return (MERGE_SETUP_SECONDS + merge_bytes(job) / MERGE_BYTES_PER_SECOND) * jitter
-        speed = (job.site.events_per_second if job.site else REFERENCE_EVENTS_PER_SECOND) / REFERENCE_EVENTS_PER_SECOND
+            return (MERGE_SETUP_SECONDS + job.merge_bytes / MERGE_BYTES_PER_SECOND) * jitter
+        speed = (job.site_rate or REFERENCE_EVENTS_PER_SECOND) / REFERENCE_EVENTS_PER_SECOND
         return job.nevents * job.task.ptag.cpu_per_event(job.task.formats) * jitter / max(speed, 0.01)
 
-    def ends(self, jobs: list[Job]) -> list[JobUpdate]:
+    def ends(self, jobs: list[SimJob]) -> list[JobUpdate]:
         failing_sites = stage_in_failing_sites()
         merged = merge_inputs([j.pk for j in jobs if j.job_type == JobType.MERGE])
         updates = []
@@ -165,7 +191,7 @@ def stage_in_failing_sites() -> set[int]:
     )
 
 
-def deriv_outputs(job: Job) -> tuple[OutputFile, ...]:
+def deriv_outputs(job: SimJob) -> tuple[OutputFile, ...]:
     """One unmerged file per format: events = round(input events x skim efficiency), bytes likewise."""
     task: ProductionTask = job.task
     files = []
@@ -197,15 +223,11 @@ def merge_inputs(merge_ids: list[int]) -> dict[int, dict[str, tuple[int, int]]]:
     return result
 
 
-def merge_bytes(job: Job) -> int:
-    return JobOutput.objects.filter(merged_into=job).aggregate(b=Sum("bytes"))["b"] or 0
-
-
-def merge_outputs(job: Job, merged: dict) -> tuple[OutputFile, ...]:
+def merge_outputs(job: SimJob, merged: dict) -> tuple[OutputFile, ...]:
     return tuple(
         OutputFile(
             format=data_format,
-            lfn=f"{data_format}.{job.task_id:08d}._{job.pk:09d}.merge.pool.root.{job.attempt}",
+            lfn=f"{data_format}.{job.task.pk:08d}._{job.pk:09d}.merge.pool.root.{job.attempt}",
             bytes=size,
             events=events,
         )

@@ -6,7 +6,7 @@ from django.db.models import Count, Max, Sum
 
 from catalog.models import Replica, StorageEndpoint, TokenType
 from requests_app.models import PTag
-from tasks.executors.simulated import SimulatedGrid
+from tasks.executors.simulated import SimulatedGrid, sim_jobs
 from tasks.models import Job, JobOutput, ProductionTask
 from tests.tasks.world import demo_world, request_tasks, run_until_ended
 
@@ -81,7 +81,7 @@ def test_the_simulated_grid_gives_a_job_the_same_fate_whatever_the_tick(db, fast
     from tasks.engine import tick
 
     tick()
-    jobs = list(Job.objects.select_related("site", "task__ptag"))
+    jobs = sim_jobs(Job.objects.all())
     grid = SimulatedGrid()
     first = [grid.fate(job, failing_sites=set()) for job in jobs]
     assert first == [grid.fate(job, failing_sites=set()) for job in jobs]

@@ -1,11 +1,12 @@
 """The engine's services one by one: defining tasks, merge planning and cleanup, replication, task end."""
 
 import pytest
+from django.db import connection
 
 from catalog.models import Replica, ReplicationRule, StorageEndpoint, TokenType
 from requests_app.models import PTag
 from tasks.definition import tasks_define
-from tasks.engine import tick, tick_lock
+from tasks.engine import TICK_LOCK_KEY, tick, tick_lock
 from tasks.execution import job_updates_apply
 from tasks.executors.base import JobUpdate, OutputFile
 from tasks.jobstate import jobs_create, jobs_move, tasks_move
@@ -19,6 +20,7 @@ from tests.factories import (
     PTagFactory,
     SiteFactory,
     StorageEndpointFactory,
+    TaskDatasetFactory,
 )
 from tests.tasks.world import demo_world, request_tasks, run_until_ended
 
@@ -240,6 +242,32 @@ def test_a_soft_finished_task_ends_when_its_running_jobs_end(db, fast_grid):
 
 
 def test_a_tick_does_nothing_while_another_holds_the_lock(db):
-    with tick_lock() as acquired:
-        assert acquired
+    if connection.vendor != "postgresql":
+        with tick_lock() as acquired:
+            assert acquired
+            assert tick() == {"skipped": "another tick is running"}
+        return
+    other = connection.copy()  # another session, as another worker would be
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [TICK_LOCK_KEY])
         assert tick() == {"skipped": "another tick is running"}
+    finally:
+        other.close()
+
+
+def test_a_container_input_is_split_over_its_members_files_into_the_datasets_the_request_registered(db):
+    members = [DatasetFactory(), DatasetFactory()]
+    for member in members:
+        FileFactory(dataset=member, events=4000)
+    container = DatasetFactory(name="mc14_8TeV.periodX.Container.merge.AOD.e1_s2/", is_container=True)
+    container.members.add(*members)
+    task = ProductionTaskFactory(input_dataset=container, events_per_job=5000)
+    registered = TaskDatasetFactory(
+        task=task, dataset__name=f"mc14_8TeV.1.X.deriv.DAOD_SUSY1.e1_p1_tid{task.pk:08d}_00"
+    )
+    tasks_define()
+    task.refresh_from_db()
+    assert task.status == "defined" and task.jobs_defined == 2 and task.events_total == 8000
+    assert task.datasets.get(merged=True).dataset == registered.dataset
+    assert task.datasets.get(merged=False).dataset.name == registered.dataset.name + ".um"

@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+
+from tasks.demo import demo_production_create
+
+
+class Command(BaseCommand):
+    help = "Register a demo production (one task per demo dataset) for the engine to run; watch it on /tasks/."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--datasets", type=int, default=20)
+        parser.add_argument("--group", default="PHYS-SUSY")
+        parser.add_argument("--ptag", default="p1872")
+
+    def handle(self, *args, datasets, group, ptag, **options):
+        request_id = demo_production_create(datasets=datasets, group=group, ptag=ptag)
+        self.stdout.write(f"request {request_id}: tasks registered; the worker's beat (every 2 s) runs them")
