@@ -202,3 +202,7 @@ DEFT_OPERATION_BATCH_SIZE = env.int("DEFT_OPERATION_BATCH_SIZE", default=2000)
 DEFT_OPERATION_PAUSE = env.float("DEFT_OPERATION_PAUSE", default=0.0)
 if CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# Errors (issue 5): a task is paused, and its group told once, when at least this many of its failures are
+# software errors and they are more than this fraction of its failures.
+DEFT_SOFTWARE_PAUSE_MIN = env.int("DEFT_SOFTWARE_PAUSE_MIN", default=10)
+DEFT_SOFTWARE_PAUSE_FRACTION = env.float("DEFT_SOFTWARE_PAUSE_FRACTION", default=0.5)

@@ -23,6 +23,7 @@ router.register("tasks", tasks_api.TaskViewSet, basename="api-task")
 router.register("jobs", tasks_api.JobViewSet, basename="api-job")
 router.register("operations", tasks_api.OperationViewSet, basename="api-operation")
 router.register("error-codes", tasks_api.ErrorCodeViewSet, basename="api-errorcode")
+router.register("error-rules", tasks_api.ErrorRuleViewSet, basename="api-errorrule")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -39,5 +40,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/summary/", monitoring_views.SummaryAPI.as_view(), name="api-summary"),
+    path("api/errors/summary/", tasks_api.ErrorSummaryView.as_view(), name="api-errors-summary"),
     path("api/", include(router.urls)),
 ]

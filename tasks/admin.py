@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from .models import ErrorCode, Job, JobOutput, Operation, ProductionTask
+from .forms import ErrorRuleForm
+from .models import ErrorCode, ErrorRule, Job, JobOutput, Operation, ProductionTask
 
 
 @admin.register(ProductionTask)
@@ -38,3 +39,14 @@ class ErrorCodeAdmin(admin.ModelAdmin):
     list_filter = ["source", "error_class", "retry_action"]
     search_fields = ["name", "description"]
     list_editable = ["error_class", "retry_action"]
+
+
+@admin.register(ErrorRule)
+class ErrorRuleAdmin(admin.ModelAdmin):
+    """Production managers use the rules page; here admins see the same rules (a broken pattern is refused)."""
+
+    form = ErrorRuleForm
+    list_display = ["position", "id", "source", "code", "new_code", "error_class", "active", "description"]
+    list_filter = ["source", "active", "error_class"]
+    search_fields = ["pattern", "description"]
+    ordering = ["position", "id"]

@@ -163,7 +163,10 @@ def jobs_fail(updates: list[JobUpdate]) -> tuple[int, int]:
     }
     fields = {u.job_id: errors.failure_fields(classified[u.job_id], u.error_diag) for u in updates}
     moved = jobs_move(job_ids=list(fields), move="fail", per_job=fields)
-    retried = retries_create(jobs=Job.objects.filter(pk__in=moved).select_related("task"), classified=classified)
+    failed = Job.objects.filter(pk__in=moved).select_related("task")
+    retried = retries_create(jobs=failed, classified=classified)
+    # Tasks failing mostly on software errors are paused and their group told (once per task).
+    errors.tasks_check_software_failures(task_ids={job.task_id for job in failed})
     return len(moved), retried
 
 
@@ -200,9 +203,8 @@ def next_attempt(job: Job, decision: errors.RetryDecision, now) -> Job:
         attempt=job.attempt + 1,
         previous=job,
         priority=job.task.priority,
-        memory_mb=decision.memory_mb or job.memory_mb,
         inputs=job.inputs,
         nevents=job.nevents,
-        failures=job.failures + (1 if decision.count_failure else 0),
+        **decision.retry_fields(job),  # failure counts carried on; more memory or wall time if asked
         not_before=now + timedelta(seconds=decision.delay_seconds) if decision.delay_seconds else None,
     )

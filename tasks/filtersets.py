@@ -72,6 +72,7 @@ class JobFilterSet(StrictFilterSet):
     ended_after = django_filters.IsoDateTimeFilter(field_name="ended_at", lookup_expr="gte")
     group = django_filters.CharFilter(field_name="task__group__name")
     request = django_filters.NumberFilter(field_name="task__request_id")
+    ptag = django_filters.CharFilter(field_name="task__ptag__name")
 
     class Meta:
         model = Job

@@ -9,6 +9,7 @@ from .states import JOB_ACTIVE, TASK_RUNNABLE, JobStatus, OperationStatus, TaskS
 
 DEFAULT_MAX_ATTEMPTS = 30  # per input (DOMAIN.md: group tasks allow 30 attempts ...)
 DEFAULT_MAX_FAILURES = 5  # ... and 5 failures per input before giving up on it
+DEFAULT_WALLTIME_S = 12 * 3600
 
 
 class ProductionTask(models.Model):
@@ -35,6 +36,8 @@ class ProductionTask(models.Model):
     memory_mb = models.PositiveIntegerField(default=2000)
     soft_finish = models.BooleanField(default=False, help_text="finish asked: no new jobs, end when running end")
     error_dialog = models.TextField(blank=True, help_text="the task's message to people, e.g. why it is broken")
+    # Set once when the task is paused for mostly-software failures and its e-group told: never told twice.
+    software_alert_at = models.DateTimeField(null=True, blank=True)
 
     # Counters move with the rows they count (same transaction), so dashboards never scan jobs.
     events_total = models.BigIntegerField(default=0, help_text="input events")
@@ -120,6 +123,14 @@ class Job(models.Model):
     error_code = models.IntegerField(null=True, blank=True)
     error_diag = models.TextField(blank=True)
     error_class = models.CharField(max_length=16, blank=True)
+    # How the error was classified when the job failed (kept, so later rule changes never rewrite history).
+    error_original_code = models.IntegerField(null=True, blank=True, help_text="the code before a rule rewrote it")
+    error_rule = models.ForeignKey(
+        "tasks.ErrorRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error_dry_run_rules = models.JSONField(default=list, blank=True, help_text="ids of dry-run rules that matched")
+    software_failures = models.PositiveIntegerField(default=0, help_text="software failures of this input so far")
+    walltime_s = models.PositiveIntegerField(default=DEFAULT_WALLTIME_S, help_text="wall-time limit, seconds")
     executor_ref = models.CharField(max_length=64, blank=True, help_text="the backend's id for this job")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -136,6 +147,7 @@ class Job(models.Model):
             models.Index(fields=["task", "status"], name="job_task_status"),
             models.Index(fields=["site", "status"], name="job_site_status"),
             models.Index(fields=["status", "priority"], name="job_active", condition=Q(status__in=sorted(JOB_ACTIVE))),
+            models.Index(fields=["status", "ended_at"], name="job_status_ended"),  # error summaries by window
         ]
 
     def __str__(self):
@@ -245,6 +257,7 @@ class ErrorCode(models.Model):
     description = models.TextField(blank=True)
     error_class = models.CharField(max_length=16, choices=ErrorClass.choices, default=ErrorClass.UNKNOWN)
     retry_action = models.CharField(max_length=24, choices=RetryAction.choices, default=RetryAction.LIMIT_RETRY)
+    updated = models.DateTimeField(auto_now=True, null=True)  # workers reload their cached registry when it moves
 
     class Meta:
         ordering = ["source", "code"]
@@ -252,3 +265,36 @@ class ErrorCode(models.Model):
 
     def __str__(self):
         return f"{self.source}:{self.code} {self.name}"
+
+
+class ErrorRule(models.Model):
+    """A diagnostic rule: (source, code, regex on the diagnostic) -> a more specific code and class.
+
+    Rules are tried by position, most specific first; an inactive rule is a dry run: it only records a match.
+    """
+
+    position = models.PositiveIntegerField(default=0, db_index=True)
+    source = models.CharField(max_length=16, choices=ErrorSource.choices)
+    code = models.IntegerField(null=True, blank=True, help_text="empty: any code of the source")
+    pattern = models.CharField(max_length=500, help_text="Python regular expression searched in the diagnostic")
+    new_code = models.IntegerField(null=True, blank=True, help_text="empty: keep the code")
+    error_class = models.CharField(
+        max_length=16, choices=ErrorClass.choices, null=True, blank=True, help_text="empty: the new code's class"
+    )
+    description = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=False, help_text="off: dry run, only records what it would have done")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        code = "*" if self.code is None else self.code
+        return f"rule {self.pk}: {self.source}:{code} /{self.pattern[:40]}/ -> {self.new_code}"
+
+    def get_absolute_url(self):
+        return reverse("errorrule-edit", args=[self.pk])

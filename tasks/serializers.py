@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from .models import ErrorCode, Job, JobOutput, Operation, ProductionTask
+from .error_catalog import RulePatternError, compile_rule_pattern
+from .models import ErrorCode, ErrorRule, Job, JobOutput, Operation, ProductionTask
 
 
 class TaskSerializer(serializers.ModelSerializer):
@@ -78,6 +79,7 @@ class JobSerializer(serializers.ModelSerializer):
             "started_at",
             "ended_at",
         ]
+        fields += ["error_original_code", "error_rule", "error_dry_run_rules", "failures", "walltime_s"]
 
 
 class JobDetailSerializer(JobSerializer):
@@ -127,3 +129,36 @@ class TaskActionSerializer(serializers.Serializer):
     filter = serializers.DictField(required=False, help_text="task list filter fields, e.g. {'request': 42}")
     params = serializers.DictField(required=False, help_text="priority, increase, or mode (soft/hard)")
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+class ErrorRuleSerializer(serializers.ModelSerializer):
+    """Reads a rule; validates the writable fields (services do the writing)."""
+
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ErrorRule
+        fields = [
+            "id",
+            "position",
+            "source",
+            "code",
+            "pattern",
+            "new_code",
+            "error_class",
+            "description",
+            "active",
+            "created_by",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["id", "created_by", "created", "updated"]
+
+    def validate_pattern(self, value):
+        try:
+            compile_rule_pattern(value)
+        except RulePatternError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+
+class ReorderSerializer(serializers.Serializer):
+    rule_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)

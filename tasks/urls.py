@@ -12,3 +12,16 @@ urlpatterns = [
     path("actions/", action_views.task_action_confirm, name="task-action-confirm"),
     path("operations/<int:pk>/progress/", action_views.operation_progress, name="operation-progress"),
 ]
+
+# Errors (issue 5): appended so that merges stay easy.
+from . import error_views  # noqa: E402
+
+urlpatterns += [
+    path("jobs/", error_views.JobListView.as_view(), name="job-list"),
+    path("errors/", error_views.errors_page, name="errors"),
+    path("error-rules/", error_views.rule_list, name="errorrule-list"),
+    path("error-rules/new/", error_views.rule_edit, name="errorrule-create"),
+    path("error-rules/<int:pk>/edit/", error_views.rule_edit, name="errorrule-edit"),
+    path("error-rules/<int:pk>/move/", error_views.rule_move, name="errorrule-move"),
+    path("error-rules/<int:pk>/toggle/", error_views.rule_toggle, name="errorrule-toggle"),
+]

@@ -9,6 +9,7 @@ from monitoring import pages
 
 from .action_views import operation_progress_bar, task_progress_bar
 from .actions import ACTIONS
+from .error_summary import task_error_summary
 from .filtersets import ErrorCodeFilterSet, OperationFilterSet, TaskFilterSet
 from .models import ErrorCode, Operation, ProductionTask
 
@@ -98,7 +99,9 @@ class ErrorCodeListView(ObjectListView):
 
 
 def task_detail(request, pk):
-    return render(request, "tasks/task_detail.html", pages.task_context(request.user, pk))
+    context = pages.task_context(request.user, pk)
+    context["summary"] = task_error_summary(context["task"])  # for the errors section (tasks/inc/error_summary.html)
+    return render(request, "tasks/task_detail.html", context)
 
 
 def job_detail(request, pk):

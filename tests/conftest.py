@@ -171,3 +171,13 @@ def wait_for_worker(app, proc, timeout=60):
         if app.control.ping(timeout=0.5):
             return
     raise RuntimeError("the Celery worker did not answer a ping in time")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_error_tables():
+    """Each test classifies with its own database's error codes and rules, not a previous test's cache."""
+    from tasks.errors import forget_tables
+
+    forget_tables()
+    yield
+    forget_tables()

@@ -60,6 +60,12 @@ def test_a_request_of_20_datasets_runs_to_done_on_a_real_worker(celery_worker_pr
     assert all(job.next_attempt.site_id != bad_site.pk for job in stage_in)
 
     broken.refresh_from_db()
-    assert broken.status == "failed" and "not retried" in broken.error_dialog
     inputs = broken.jobs.filter(attempt=1).count()
-    assert broken.jobs.filter(error_class="software").count() == 2 * inputs  # tried twice, then a person decides
+    # Either every input was tried twice and the task failed, or (issue 5) the task was paused first because its
+    # failures are mostly software errors: which comes first depends on how the worker batches the failures.
+    if broken.status == "paused":
+        assert broken.software_alert_at is not None
+        assert broken.jobs.filter(error_class="software").count() <= 2 * inputs
+    else:
+        assert broken.status == "failed" and "not retried" in broken.error_dialog
+        assert broken.jobs.filter(error_class="software").count() == 2 * inputs  # tried twice, then a person decides
