@@ -43,7 +43,7 @@ lint: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: install
-	DEBUG=0 $(BIN)/python bench/run.py
+	SECRET_KEY=$${SECRET_KEY:-deft-bench-only-not-a-deployment} DEBUG=0 $(BIN)/python bench/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -17,6 +17,7 @@ from catalog.models import Dataset, DatasetStatus
 from catalog.naming import DatasetNameError, merged_dataset_name, output_dataset_name, parse_dataset_name, task_name
 from deft import notifications
 from deft.bulk import bulk_insert
+from monitoring import rollups
 from tasks.models import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_FAILURES, Operation, ProductionTask, TaskDataset
 from tasks.states import OPERATION_FINAL, OPERATION_MOVES, OperationStatus, TaskStatus
 
@@ -158,6 +159,7 @@ def register_slices(request: ProductionRequest, slice_ids: list[int]) -> BatchRe
             continue
         result.slices += 1
     task_ids = bulk_insert(ProductionTask, [task for task, _ in planned])
+    rollups.on_tasks_created(ProductionTask.objects.filter(pk__in=task_ids))  # the dashboards count them at once
     _create_outputs(task_ids, [outputs for _, outputs in planned])
     result.tasks = len(task_ids)
     return result

@@ -4,6 +4,8 @@ A task that cannot run (no input files, no events, a format its p-tag does not w
 error dialog that says why, so that the group sees it on the task page.
 """
 
+from collections import Counter
+
 from django.db import transaction
 
 from catalog.models import Dataset, DatasetStatus, File
@@ -15,7 +17,7 @@ from catalog.naming import (
     parse_dataset_name,
 )
 
-from .jobstate import jobs_create, tasks_move
+from .jobstate import apply_task_deltas, jobs_create, tasks_move
 from .models import Job, JobType, ProductionTask, TaskDataset
 from .splitting import InputFile, split_by_lumiblock
 from .states import TaskStatus
@@ -70,8 +72,12 @@ def task_define(*, task: ProductionTask) -> int:
     ]
     with transaction.atomic():
         output_datasets_ensure(task=task)
-        if not tasks_move(task_ids=[task.pk], move="define", values={"events_total": events}):
+        if not tasks_move(task_ids=[task.pk], move="define"):
             return 0  # someone else moved it (paused, aborted) meanwhile: leave it alone
+        # The input's events as read from its files, through the counters so the rollups move with them.
+        registered = ProductionTask.objects.filter(pk=task.pk).values_list("events_total", flat=True).get()
+        if events != registered:
+            apply_task_deltas({task.pk: Counter(events_total=events - registered)})
         jobs_create(jobs=jobs)
     return len(jobs)
 

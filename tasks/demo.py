@@ -7,6 +7,7 @@ from django.db import transaction
 from catalog.models import Dataset
 from catalog.naming import task_name
 from deft.models import PhysicsGroup
+from monitoring import rollups
 from requests_app.models import ProductionRequest, PTag, RequestStatus
 
 from .models import ProductionTask
@@ -27,7 +28,7 @@ def demo_production_create(*, datasets: int = 20, group: str = "PHYS-SUSY", ptag
             status=RequestStatus.WORKING,
             priority=560,
         )
-        ProductionTask.objects.bulk_create(
+        created = ProductionTask.objects.bulk_create(
             ProductionTask(
                 request=request,
                 group=physics_group,
@@ -42,4 +43,5 @@ def demo_production_create(*, datasets: int = 20, group: str = "PHYS-SUSY", ptag
             )
             for dataset in inputs
         )
+        rollups.on_tasks_created(created)  # the dashboards count the new tasks at once
     return request.pk

@@ -181,3 +181,23 @@ def _fresh_error_tables():
     forget_tables()
     yield
     forget_tables()
+
+
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+@pytest.fixture(autouse=True)
+def _error_registry_present(request):
+    """Migrations seed the error codes and rules, but a transactional test's flush empties every table: put the
+    registry back (committed, before the test's own transaction) for every test that uses the database."""
+    if not (request.node.get_closest_marker("django_db") or DB_FIXTURES & set(request.fixturenames)):
+        return
+    from tasks.error_catalog import default_rules, seed_rows
+    from tasks.models import ErrorCode, ErrorRule
+
+    request.getfixturevalue("django_db_setup")
+    with request.getfixturevalue("django_db_blocker").unblock():
+        if not ErrorCode.objects.exists():
+            ErrorCode.objects.bulk_create([ErrorCode(**row) for row in seed_rows()])
+        if not ErrorRule.objects.exists():
+            ErrorRule.objects.bulk_create([ErrorRule(**rule) for rule in default_rules()])

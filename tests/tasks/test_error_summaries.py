@@ -155,7 +155,7 @@ def test_the_task_summary_equals_a_recount(api_as, grid):
 def test_the_task_page_shows_its_error_summary(client_as, grid, django_assert_max_num_queries):
     task = grid["tasks"][0]
     client = client_as("shifter")
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(20):  # the whole task page: progress, jobs, datasets, history, errors
         html = client.get(task.get_absolute_url()).content.decode()
     assert "error-summary" in html and "TRF_PAYLOAD_SEGFAULT" in html and "diagnostic" in html
 
