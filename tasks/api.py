@@ -55,6 +55,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
             raise exceptions.PermissionDenied(str(exc)) from None
         headers = {"Location": f"/api/operations/{op.pk}/"}
         return Response(OperationSerializer(op).data, status=status.HTTP_202_ACCEPTED, headers=headers)
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"], url_path="errors", filterset_class=None, pagination_class=None)
     def errors(self, request, pk=None):

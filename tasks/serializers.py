@@ -129,6 +129,8 @@ class TaskActionSerializer(serializers.Serializer):
     filter = serializers.DictField(required=False, help_text="task list filter fields, e.g. {'request': 42}")
     params = serializers.DictField(required=False, help_text="priority, increase, or mode (soft/hard)")
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
 class ErrorRuleSerializer(serializers.ModelSerializer):
     """Reads a rule; validates the writable fields (services do the writing)."""
 

@@ -106,5 +106,3 @@ def task_detail(request, pk):
 
 def job_detail(request, pk):
     return render(request, "tasks/job_detail.html", pages.job_context(request.user, pk))
-
-
