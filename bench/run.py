@@ -8,6 +8,7 @@ Benchmarks that need PostgreSQL say so and are skipped on SQLite.
 import importlib
 import os
 import sys
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,11 +30,15 @@ def main(selected: list[str]) -> int:
     modules = sorted(p.stem for p in (ROOT / "bench").glob("bench_*.py"))
     if selected:
         modules = [m for m in modules if any(s in m for s in selected)]
-    rows = []
+    rows, failed = [], False
     for name in modules:
-        module = importlib.import_module(f"bench.{name}")
         print(f"# {name} ...", file=sys.stderr, flush=True)
-        rows += module.run()
+        try:
+            rows += importlib.import_module(f"bench.{name}").run()
+        except Exception as exc:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            rows.append({"benchmark": name, "ours": None, "target": f"FAILED: {type(exc).__name__}: {exc}"[:200]})
+            failed = True
     header = ("benchmark", "ours", "naive baseline", "baseline/ours", "limit", "ours/limit", "target")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
@@ -47,7 +52,7 @@ def main(selected: list[str]) -> int:
             f"{ratio(ours, baseline)} | {fmt(r.get('limit'), unit)} | "
             f"{ratio(limit, ours)} | {r.get('target', '')} |"
         )
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
