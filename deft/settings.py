@@ -97,7 +97,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
-USE_THOUSAND_SEPARATOR = True
+# Off: ids in forms and links must stay plain numbers; numbers for people use `intcomma` explicitly.
+USE_THOUSAND_SEPARATOR = False
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -183,3 +183,16 @@ def test_the_operations_history_lists_who_did_what_and_why(client_as, susy_tasks
     with django_assert_max_num_queries(8):
         body = client.get(reverse("operation-list")).content.decode()
     assert body.count("site downtime") == 3 and "production-manager" in body
+
+
+def test_task_ids_in_forms_and_links_are_plain_numbers_whatever_their_size(client_as, susy):
+    # "12,345" in a tick box would select nothing (or fail) once ids pass a thousand.
+    task = make_tasks(1, request=ProductionRequestFactory(group=susy), status="running")[0]
+    type(task).objects.filter(pk=task.pk).update(id=12345)
+    client = client_as("production_manager")
+    page = client.get(reverse("task-list")).content.decode()
+    assert 'value="12345"' in page
+    assert "12,345" not in page.replace(">12,345<", "")  # shown to people with separators is fine, not in values
+    confirm = client.get(reverse("task-action-confirm"), {"action": "pause", "task_ids": [12345]})
+    assert confirm.status_code == 200, confirm.content
+    assert 'value="12345"' in confirm.content.decode()
