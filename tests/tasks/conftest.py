@@ -24,3 +24,10 @@ def eager_celery():
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def fast_grid(settings):
+    """The simulated grid with every job ending at the next poll and no random failures."""
+    settings.DEFT_SIM_TIME_FACTOR = 1e9
+    settings.DEFT_SIM_FAILURE_RATE = 0.0

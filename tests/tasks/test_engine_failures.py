@@ -1,31 +1,17 @@
 """Failures on the simulated grid: site faults are retried elsewhere, software errors are not retried blindly,
 and the counters equal a recount however the jobs ended."""
 
-import pytest
 from django.db.models import Count, Max, Sum
 
-from catalog.models import Replica, StorageEndpoint, TokenType
-from requests_app.models import PTag
 from tasks.executors.simulated import SimulatedGrid, sim_jobs
 from tasks.models import Job, JobOutput, ProductionTask
-from tests.tasks.world import demo_world, request_tasks, run_until_ended
-
-
-@pytest.fixture
-def fast_grid(settings):
-    settings.DEFT_SIM_TIME_FACTOR = 1e9  # every simulated job ends at the next poll
-    settings.DEFT_SIM_FAILURE_RATE = 0.0
+from tests.tasks.world import demo_world, request_tasks, run_until_ended, software_failing_tasks, stage_in_failing_site
 
 
 def test_a_site_that_always_fails_stage_in_gets_its_jobs_retried_elsewhere(db, fast_grid):
     group = demo_world(datasets=6)
     _request, tasks = request_tasks(group, count=6)
-    # The site holding the first task's input fails every stage-in.
-    lfn = tasks[0].input_dataset.file_set.first().lfn
-    bad_site = Replica.objects.filter(file__lfn=lfn).order_by("endpoint__name").first().endpoint.site
-    StorageEndpoint.objects.filter(site=bad_site, token_type=TokenType.DATADISK).update(
-        attributes={"sim_failure": "stage-in"}
-    )
+    bad_site = stage_in_failing_site(tasks[0])
     run_until_ended()
     failed_there = Job.objects.filter(site=bad_site, status="failed")
     assert failed_there.exists()
@@ -33,15 +19,12 @@ def test_a_site_that_always_fails_stage_in_gets_its_jobs_retried_elsewhere(db, f
     for job in failed_there:
         retry = job.next_attempt
         assert retry.site_id != bad_site.pk and retry.attempt == job.attempt + 1
+        assert retry.failures == job.failures == 0  # a site error does not use the input's failure budget
     assert set(ProductionTask.objects.values_list("status", flat=True)) == {"done"}
 
 
 def test_a_job_failing_with_a_software_error_is_not_retried_blindly(db, fast_grid):
-    group = demo_world(datasets=3)
-    ptag = PTag.objects.get(name="p1874")
-    ptag.format_params["DAOD_SUSY2"]["sim_failure"] = "software"
-    ptag.save()
-    _request, tasks = request_tasks(group, count=2, formats=("DAOD_SUSY2",), ptag="p1874")
+    tasks = software_failing_tasks(2)
     run_until_ended()
     for task in ProductionTask.objects.filter(pk__in=[t.pk for t in tasks]):
         assert task.status == "failed"

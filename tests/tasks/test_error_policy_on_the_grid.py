@@ -2,46 +2,12 @@
 site errors are retried elsewhere for free, software errors once, out-of-memory with more memory; a task
 failing mostly on software errors is paused and its group told once."""
 
-import pytest
 from django.db.models import Max
 
-from catalog.models import Replica, StorageEndpoint, TokenType
 from deft.models import AuditEvent
-from requests_app.models import PTag
 from tasks.executors import simulated
 from tasks.models import Job, ProductionTask
-from tests.tasks.world import demo_world, request_tasks, run_until_ended
-
-
-@pytest.fixture
-def fast_grid(settings):
-    settings.DEFT_SIM_TIME_FACTOR = 1e9  # every simulated job ends at the next poll
-    settings.DEFT_SIM_FAILURE_RATE = 0.0
-
-
-def software_failing_tasks(count, **fields):
-    group = demo_world(datasets=3)
-    ptag = PTag.objects.get(name="p1874")
-    ptag.format_params["DAOD_SUSY2"]["sim_failure"] = "software"
-    ptag.save()
-    return request_tasks(group, count=count, formats=("DAOD_SUSY2",), ptag="p1874", **fields)[1]
-
-
-def test_a_site_error_is_retried_elsewhere_without_using_the_failure_budget(db, fast_grid):
-    group = demo_world(datasets=6)
-    _request, tasks = request_tasks(group, count=6)
-    lfn = tasks[0].input_dataset.file_set.first().lfn
-    bad_site = Replica.objects.filter(file__lfn=lfn).order_by("endpoint__name").first().endpoint.site
-    StorageEndpoint.objects.filter(site=bad_site, token_type=TokenType.DATADISK).update(
-        attributes={"sim_failure": "stage-in"}
-    )
-    run_until_ended()
-    failed = list(Job.objects.filter(site=bad_site, status="failed").select_related("next_attempt"))
-    assert failed and {j.error_class for j in failed} == {"site"}
-    for job in failed:
-        assert job.next_attempt.site_id != bad_site.pk
-        assert job.next_attempt.failures == job.failures == 0  # the input's failure budget is untouched
-    assert set(ProductionTask.objects.values_list("status", flat=True)) == {"done"}
+from tests.tasks.world import demo_world, request_tasks, run_until_ended, software_failing_tasks
 
 
 def test_a_software_error_is_retried_once_elsewhere_then_the_input_gives_up(db, fast_grid, settings):

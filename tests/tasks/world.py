@@ -1,6 +1,6 @@
 """A small production world for engine tests: the demo's sites, disks, p-tags and catalog, and tasks on it."""
 
-from catalog.models import Dataset, StorageEndpoint, TokenType
+from catalog.models import Dataset, Replica, StorageEndpoint, TokenType
 from deft.demo import seed_demo
 from deft.models import PhysicsGroup
 from requests_app.models import PTag
@@ -47,3 +47,22 @@ def run_until_ended(max_ticks: int = 400, tick_fn=tick) -> int:
 
 def proddisk_used() -> int:
     return sum(StorageEndpoint.objects.filter(token_type=TokenType.PRODDISK).values_list("used_bytes", flat=True))
+
+
+def stage_in_failing_site(task):
+    """The site holding the task's first input file, made to fail every stage-in; returns it."""
+    lfn = task.input_dataset.file_set.first().lfn
+    site = Replica.objects.filter(file__lfn=lfn).order_by("endpoint__name").first().endpoint.site
+    StorageEndpoint.objects.filter(site=site, token_type=TokenType.DATADISK).update(
+        attributes={"sim_failure": "stage-in"}
+    )
+    return site
+
+
+def software_failing_tasks(count: int, **fields) -> list:
+    """Tasks whose format DAOD_SUSY2 crashes in the payload on every attempt (a software error)."""
+    group = demo_world(datasets=3)
+    ptag = PTag.objects.get(name="p1874")
+    ptag.format_params["DAOD_SUSY2"]["sim_failure"] = "software"
+    ptag.save()
+    return request_tasks(group, count=count, formats=("DAOD_SUSY2",), ptag="p1874", **fields)[1]
