@@ -5,10 +5,11 @@ Each module exposes `run() -> list[dict]` with rows {"benchmark", "ours", "basel
 Benchmarks that need PostgreSQL say so and are skipped on SQLite.
 """
 
-import importlib
+import json
 import os
+import subprocess
 import sys
-import traceback
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,16 @@ def ratio(a, b):
     return f"{b / a:,.1f}x" if a and b else "—"
 
 
+def run_module(name: str) -> list[dict]:
+    """One module in a fresh interpreter: no heap, cache or connection left by another benchmark skews it."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        code = f"import json, bench.{name} as m; json.dump(m.run(), open({out.name!r}, 'w'))"
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, stdout=sys.stderr)
+        if done.returncode:
+            raise RuntimeError(f"exited with {done.returncode}; its traceback is above")
+        return json.loads(Path(out.name).read_text())
+
+
 def main(selected: list[str]) -> int:
     modules = sorted(p.stem for p in (ROOT / "bench").glob("bench_*.py"))
     if selected:
@@ -34,10 +45,9 @@ def main(selected: list[str]) -> int:
     for name in modules:
         print(f"# {name} ...", file=sys.stderr, flush=True)
         try:
-            rows += importlib.import_module(f"bench.{name}").run()
+            rows += run_module(name)
         except Exception as exc:  # one broken benchmark must not hide the others' figures
-            traceback.print_exc()
-            rows.append({"benchmark": name, "ours": None, "target": f"FAILED: {type(exc).__name__}: {exc}"[:200]})
+            rows.append({"benchmark": name, "ours": None, "target": f"FAILED: {exc}"[:200]})
             failed = True
     header = ("benchmark", "ours", "naive baseline", "baseline/ours", "limit", "ours/limit", "target")
     print("| " + " | ".join(header) + " |")

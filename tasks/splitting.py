@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import NamedTuple
 
 __all__ = ["InputFile", "JobSpec", "auto_events_per_job", "mc_files", "split_by_lumiblock"]
@@ -134,20 +135,34 @@ def _pack(units, limit: int, *, grouped: bool) -> list[JobSpec]:
 def _read_entries(files) -> tuple[list[JobLumiblock], bool]:
     """All (lfn, run, lumiblock, events) entries in read order, and whether a lumiblock spans files."""
     entries: list[JobLumiblock] = []
-    append = entries.append
-    seen: set[tuple[int, int]] = set()
-    add = seen.add
-    spread = False
+    ranges = []  # (first, last) (run, lumiblock) of each file: only files whose ranges overlap can share one
+    repeated = False
     for lfn, lumiblocks in files:
-        for run, lumiblock, events in lumiblocks:
-            if events < 0:
-                raise ValueError(f"negative event count {events} in {lfn} run {run} lumiblock {lumiblock}")
-            key = (run, lumiblock)
-            if key in seen:
-                spread = True
-            add(key)
-            append((lfn, run, lumiblock, events))
-    return entries, spread
+        if not lumiblocks:
+            continue
+        entries.extend([(lfn, run, lumiblock, events) for run, lumiblock, events in lumiblocks])
+        ranges.append((min(lumiblocks)[:2], max(lumiblocks)[:2]))
+        repeated = repeated or _repeats_a_lumiblock(lumiblocks)
+        if min(events for _, _, events in lumiblocks) < 0:
+            run, lumiblock, events = next(lb for lb in lumiblocks if lb[2] < 0)
+            raise ValueError(f"negative event count {events} in {lfn} run {run} lumiblock {lumiblock}")
+    return entries, repeated or (_ranges_overlap(ranges) and _any_lumiblock_twice(entries))
+
+
+def _ranges_overlap(ranges) -> bool:
+    ranges.sort()
+    return any(later[0] <= earlier[1] for earlier, later in pairwise(ranges))
+
+
+def _repeats_a_lumiblock(lumiblocks) -> bool:
+    # Distinct lumiblock numbers settle it without building a (run, lumiblock) pair per entry.
+    if len({lumiblock for _, lumiblock, _ in lumiblocks}) == len(lumiblocks):
+        return False
+    return len({(run, lumiblock) for run, lumiblock, _ in lumiblocks}) < len(lumiblocks)
+
+
+def _any_lumiblock_twice(entries: list[JobLumiblock]) -> bool:
+    return len({(run, lumiblock) for _, run, lumiblock, _ in entries}) < len(entries)
 
 
 def _units_of(entries: list[JobLumiblock]) -> list[tuple[int, list[JobLumiblock]]]:

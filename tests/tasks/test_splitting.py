@@ -228,3 +228,18 @@ def test_a_lumiblock_spread_over_two_files_is_never_cut():
         [("a.root", 200842, 7, 1500), ("b.root", 200842, 7, 1500)],
         [("b.root", 200842, 8, 2000)],
     ]
+
+
+def test_a_lumiblock_listed_twice_in_one_file_is_one_unit():
+    # A file's catalog entry may list a lumiblock in two pieces; they still land in one job.
+    files = [InputFile("a.root", [(200842, 7, 1500), (200842, 6, 3000), (200842, 7, 1500)])]
+    jobs = split_by_lumiblock(files, events_per_job=4000)
+    assert [job.lumiblocks for job in jobs] == [
+        [("a.root", 200842, 7, 1500), ("a.root", 200842, 7, 1500)],
+        [("a.root", 200842, 6, 3000)],
+    ]
+
+
+def test_files_of_different_runs_with_the_same_lumiblock_numbers_are_not_merged_into_units():
+    files = [InputFile("a.root", [(200842, 1, 3000)]), InputFile("b.root", [(200843, 1, 3000)])]
+    assert [job.nevents for job in split_by_lumiblock(files, events_per_job=4000)] == [3000, 3000]
