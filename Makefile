@@ -23,6 +23,7 @@ migrate: install
 
 demo: migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py demo_production --once
 
 # Serves the portal with its workers on the embedded default: SQLite (WAL) and a broker that needs no server.
 run: demo

@@ -12,9 +12,17 @@ from requests_app.models import ProductionRequest, PTag, RequestStatus
 
 from .models import ProductionTask
 
+DEMO_DESCRIPTION = "demo production"
 
-def demo_production_create(*, datasets: int = 20, group: str = "PHYS-SUSY", ptag: str = "p1872", formats=None) -> int:
-    """Register one task per dataset (MC and data, not containers) of the demo catalog; returns the request id."""
+
+def demo_production_create(
+    *, datasets: int = 20, group: str = "PHYS-SUSY", ptag: str = "p1872", formats=None, once: bool = False
+) -> int:
+    """Register one task per dataset (MC and data, not containers) of the demo catalog; returns the request id.
+
+    With `once`, an existing demo production is kept and returned (so `make run` can be started again)."""
+    if once and (existing := ProductionRequest.objects.filter(description__startswith=DEMO_DESCRIPTION).first()):
+        return existing.pk
     physics_group = PhysicsGroup.objects.get(name=group)
     tag = PTag.objects.get(name=ptag)
     formats = list(formats or tag.formats[:2])
@@ -24,7 +32,7 @@ def demo_production_create(*, datasets: int = 20, group: str = "PHYS-SUSY", ptag
         request = ProductionRequest.objects.create(
             group=physics_group,
             requester=requester,
-            description=f"demo production: {len(inputs)} datasets, {', '.join(formats)} with {ptag}",
+            description=f"{DEMO_DESCRIPTION}: {len(inputs)} datasets, {', '.join(formats)} with {ptag}",
             status=RequestStatus.WORKING,
             priority=560,
         )

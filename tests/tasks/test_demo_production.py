@@ -13,3 +13,10 @@ def test_demo_production_registers_one_task_per_dataset_for_the_engine(db):
     assert tasks.count() == 5
     assert set(tasks.values_list("status", flat=True)) == {"registered"}
     assert all(t.destination == "type=GROUPDISK&physgroup=phys-susy" and t.events_total > 0 for t in tasks)
+
+
+def test_make_run_started_twice_keeps_one_demo_production(db):
+    seed_demo(datasets=6)
+    call_command("demo_production", datasets=5, once=True)
+    call_command("demo_production", datasets=5, once=True)
+    assert ProductionTask.objects.count() == 5

@@ -10,7 +10,8 @@ class Command(BaseCommand):
         parser.add_argument("--datasets", type=int, default=20)
         parser.add_argument("--group", default="PHYS-SUSY")
         parser.add_argument("--ptag", default="p1872")
+        parser.add_argument("--once", action="store_true", help="do nothing if a demo production exists already")
 
-    def handle(self, *args, datasets, group, ptag, **options):
-        request_id = demo_production_create(datasets=datasets, group=group, ptag=ptag)
+    def handle(self, *args, datasets, group, ptag, once, **options):
+        request_id = demo_production_create(datasets=datasets, group=group, ptag=ptag, once=once)
         self.stdout.write(f"request {request_id}: tasks registered; the worker's beat (every 2 s) runs them")
