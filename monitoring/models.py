@@ -120,3 +120,19 @@ class Sample(CountersMixin):
 
     def __str__(self):
         return f"{self.dimension}={self.key} @ {self.ts:%H:%M}"
+
+
+class SiteJobs(models.Model):
+    """Brokered jobs per site (the sites page), kept as a ledger of deltas rather than one row per site.
+
+    A job move appends a row per site it changed (never an UPDATE): moves on many sites and bulk aborts never
+    wait on each other or deadlock on a hot row. The minute beat (`samples_write`) folds the ledger into one row
+    per site, so the sites page sums at most a few rows per site, whatever the size of the job table.
+    """
+
+    site = models.ForeignKey("catalog.Site", on_delete=models.CASCADE, related_name="+")
+    jobs_assigned = counter()
+    jobs_running = counter()
+
+    def __str__(self):
+        return f"site {self.site_id}: {self.jobs_assigned:+} assigned, {self.jobs_running:+} running"

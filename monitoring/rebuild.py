@@ -13,8 +13,8 @@ from tasks.jobstate import COUNTER_OF, EVENTS_OF
 from tasks.models import Job, ProductionTask
 from tasks.states import JobStatus, TaskStatus
 
-from .models import TASK_COUNTER_FIELDS, Dimension, Rollup
-from .rollups import failure_field, spread, task_keys
+from .models import TASK_COUNTER_FIELDS, Dimension, Rollup, SiteJobs
+from .rollups import SITE_FIELDS, failure_field, spread, task_keys
 
 # The GROUP BY column of each dimension that is a plain column of the task (formats is a list: done apart).
 DIMENSION_COLUMNS = {
@@ -102,4 +102,21 @@ def rollups_rebuild() -> int:
             rows.setdefault(key, Counter()).update(failures)
         Rollup.objects.all().delete()
         Rollup.objects.bulk_create([Rollup(dimension=d, key=k, **dict(c)) for (d, k), c in sorted(rows.items())])
+    site_jobs_rebuild()
     return len(rows)
+
+
+def site_jobs_rebuild() -> int:
+    """Replace the ledger of brokered jobs per site by a count of the job rows (the active-jobs index)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Moves append to the ledger after their UPDATE: they wait for us, and their delta lands on our count.
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {SiteJobs._meta.db_table} IN EXCLUSIVE MODE")
+        active = Job.objects.filter(status__in=list(SITE_FIELDS), site__isnull=False).order_by()
+        sums: dict[int, Counter] = defaultdict(Counter)
+        for site_id, status, n in active.values_list("site_id", "status").annotate(n=Count("pk")):
+            sums[site_id][SITE_FIELDS[status]] += n
+        SiteJobs.objects.all().delete()
+        SiteJobs.objects.bulk_create([SiteJobs(site_id=s, **dict(c)) for s, c in sorted(sums.items())])
+    return len(sums)

@@ -7,6 +7,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .models import SAMPLE_FIELDS, Rollup, Sample
+from .rollups import site_jobs_fold
 
 KEEP = timedelta(days=8)
 
@@ -26,4 +27,5 @@ def samples_write(*, now=None) -> int:
         ]
         Sample.objects.bulk_create(rows, batch_size=2000)
         Sample.objects.filter(ts__lt=now - KEEP).delete()
+    site_jobs_fold()  # the same beat keeps the sites' ledger short
     return len(rows)
