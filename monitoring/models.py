@@ -11,6 +11,13 @@ from tasks.models import ErrorClass
 from tasks.states import TaskStatus
 
 
+def within(dimension: str, key: str, breakdown: str) -> str:
+    """The dimension of the rows that break one scope down by another, e.g. `group=PHYS-SUSY|format`: their keys
+    are the breakdown's (`DAOD_SUSY1`), their counters those of the scope's tasks only. A filtered summary reads
+    them instead of summing task rows."""
+    return f"{dimension}={key}|{breakdown}"
+
+
 class Dimension(models.TextChoices):
     ALL = "all"  # one row, key ""
     PROJECT = "project"  # key: the task's project, e.g. mc14_8TeV
@@ -72,9 +79,12 @@ class CountersMixin(models.Model):
 
 
 class Rollup(CountersMixin):
-    """The sum of the counters of the tasks in one (dimension, key), plus its tasks by status."""
+    """The sum of the counters of the tasks in one (dimension, key), plus its tasks by status.
 
-    dimension = models.CharField(max_length=8, choices=Dimension.choices)
+    `dimension` is one of `Dimension`, or `within(...)` a scope of another dimension (not sampled).
+    """
+
+    dimension = models.CharField(max_length=300)
     key = models.CharField(max_length=255, blank=True)
     tasks_registered = counter()
     tasks_defined = counter()

@@ -13,7 +13,7 @@ Anything that changes a task counter outside `tasks.jobstate` must go through `j
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -22,21 +22,23 @@ from requests_app.models import PTag
 from tasks.models import ErrorClass, Job, ProductionTask
 from tasks.states import JobStatus
 
-from .models import ROLLUP_FIELDS, Dimension, Rollup, SiteJobs
+from .models import ROLLUP_FIELDS, Dimension, Rollup, SiteJobs, within
 
 Key = tuple[str, str]  # (dimension, key)
 
 
 def keys_of(request_id, group: str, project: str, ptag: str, formats) -> list[Key]:
-    """Every rollup row a task counts in: a task with several formats counts in each of them."""
-    keys = [
-        (Dimension.ALL, ""),
+    """Every rollup row a task counts in: a task with several formats counts in each of them; and, for filtered
+    summaries, each of its keys within each of its other keys (its group's row within its request, ...)."""
+    own = [
         (Dimension.REQUEST, str(request_id)),
         (Dimension.GROUP, group),
         (Dimension.PROJECT, project or ""),
         (Dimension.PTAG, ptag),
     ]
-    return keys + [(Dimension.FORMAT, f) for f in sorted(set(formats or []))]
+    own += [(Dimension.FORMAT, f) for f in sorted(set(formats or []))]
+    pairs = [(within(d1, k1, d2), k2) for d1, k1 in own for d2, k2 in own if d1 != d2]
+    return [(Dimension.ALL, ""), *own, *pairs]
 
 
 def task_keys(task_ids: Iterable[int]) -> dict[int, list[Key]]:
@@ -57,9 +59,33 @@ def apply(deltas: dict[Key, Counter]) -> None:
         return
     ensure_rows(deltas.keys())
     now = timezone.now()
+    if connection.vendor == "postgresql" and len(deltas) > 1:
+        apply_at_once(deltas, now)
+        return
     for (dimension, key), delta in sorted(deltas.items()):
         changes = {f: F(f) + n for f, n in delta.items() if n and f in ROLLUP_FIELDS}
         Rollup.objects.filter(dimension=dimension, key=key).update(updated=now, **changes)
+
+
+def apply_at_once(deltas: dict[Key, Counter], now) -> None:
+    """PostgreSQL: lock the rows in one order (no deadlock between two batches), then one UPDATE ... FROM unnest."""
+    keys = sorted(deltas)
+    fields = sorted({f for d in deltas.values() for f, n in d.items() if n and f in ROLLUP_FIELDS})
+    table = Rollup._meta.db_table
+    dims, names = [d for d, _ in keys], [k for _, k in keys]
+    arrays = ", ".join(["%s::bigint[]"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT r.id FROM {table} r JOIN unnest(%s::text[], %s::text[]) AS v(dimension, key)"
+            " ON r.dimension = v.dimension AND r.key = v.key ORDER BY r.id FOR UPDATE OF r",
+            [dims, names],
+        )
+        cursor.execute(
+            f"UPDATE {table} r SET updated = %s, {', '.join(f'{f} = r.{f} + v.{f}' for f in fields)}"
+            f" FROM unnest(%s::text[], %s::text[], {arrays}) AS v(dimension, key, {', '.join(fields)})"
+            " WHERE r.dimension = v.dimension AND r.key = v.key",
+            [now, dims, names, *([deltas[k][f] for k in keys] for f in fields)],
+        )
 
 
 def ensure_rows(keys: Iterable[Key]) -> None:
