@@ -71,6 +71,8 @@ def apply_at_once(deltas: dict[Key, Counter], now) -> None:
     """PostgreSQL: lock the rows in one order (no deadlock between two batches), then one UPDATE ... FROM unnest."""
     keys = sorted(deltas)
     fields = sorted({f for d in deltas.values() for f, n in d.items() if n and f in ROLLUP_FIELDS})
+    if not fields:
+        return
     table = Rollup._meta.db_table
     dims, names = [d for d, _ in keys], [k for _, k in keys]
     arrays = ", ".join(["%s::bigint[]"] * len(fields))
