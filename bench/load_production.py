@@ -67,7 +67,8 @@ def setup():
 
 
 def reset(connection):
-    tables = ["monitoring_sample", "monitoring_rollup", "tasks_joboutput", "tasks_job", "tasks_taskdataset"]
+    tables = ["monitoring_sample", "monitoring_rollup", "monitoring_sitejobs", "tasks_joboutput", "tasks_job"]
+    tables += ["tasks_taskdataset"]
     tables += ["tasks_productiontask", "requests_app_slice", "requests_app_productionrequest", "catalog_dataset"]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
@@ -89,83 +90,52 @@ def make_requests(n_requests, groups, requester):
     return ProductionRequest.objects.bulk_create(rows, batch_size=2000)
 
 
-def copy_rows(connection, table, columns, rows):
+def copy_rows(connection, columns: "Columns", rows):
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg 3 cursor under Django's wrapper
-        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        with raw.copy(columns.copy_sql) as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row(columns.row(row))
 
 
-def dataset_rows(n, offset):
+def dataset_rows(n, offset, now):
     for i in range(1, n + 1):
         number = 100000 + i
-        name = f"mc14_8TeV.{number}.Bench_{i % 997}.merge.AOD.e1727_s1933_s1911_r5591_r5625"
-        yield (
-            offset + i,
-            name,
-            "mc14_8TeV",
-            number,
-            f"Bench_{i % 997}",
-            "merge",
-            "AOD",
-            "e1727_s1933_s1911_r5591_r5625",
-        )
+        tags = "e1727_s1933_s1911_r5591_r5625"
+        yield {
+            "id": offset + i,
+            "name": f"mc14_8TeV.{number}.Bench_{i % 997}.merge.AOD.{tags}",
+            "project": "mc14_8TeV",
+            "number": number,
+            "physics_short": f"Bench_{i % 997}",
+            "prod_step": "merge",
+            "data_type": "AOD",
+            "tags": tags,
+            "is_container": False,
+            "events": EVENTS_PER_JOB * 18,
+            "files": 18,
+            "bytes": 18 * 5 * 10**9,
+            "status": "closed",
+            "created": now,
+        }
 
 
-TASK_COLUMNS = (
-    "id",
-    "request_id",
-    "group_id",
-    "project",
-    "name",
-    "input_dataset_id",
-    "ptag_id",
-    "formats",
-    "skim",
-    "priority",
-    "status",
-    "destination",
-    "max_attempts",
-    "max_failures",
-    "memory_mb",
-    "soft_finish",
-    "error_dialog",
-    "events_total",
-    "events_processed",
-    "events_done",
-    "jobs_defined",
-    "jobs_assigned",
-    "jobs_running",
-    "jobs_finished",
-    "jobs_failed",
-    "jobs_cancelled",
-    "created",
-    "updated",
-)
-JOB_COLUMNS = (
-    "id",
-    "task_id",
-    "job_type",
-    "status",
-    "attempt",
-    "previous_id",
-    "site_id",
-    "priority",
-    "memory_mb",
-    "inputs",
-    "nevents",
-    "failures",
-    "error_source",
-    "error_code",
-    "error_diag",
-    "error_class",
-    "executor_ref",
-    "created",
-    "updated",
-    "started_at",
-    "ended_at",
-)
+class Columns:
+    """A model's columns for COPY, from the model itself: the loader names what it sets, every other column gets
+    the field's default (so a field added to the model never breaks the load)."""
+
+    def __init__(self, model, connection):
+        self.table = model._meta.db_table
+        fields = model._meta.concrete_fields
+        self.names = [f.column for f in fields]
+        self.attnames = [f.attname for f in fields]
+        self.defaults = {f.attname: f.get_db_prep_save(f.get_default(), connection) for f in fields}
+        self.copy_sql = f"COPY {self.table} ({', '.join(self.names)}) FROM STDIN"
+
+    def row(self, values: dict) -> tuple:
+        unknown = values.keys() - self.defaults.keys()
+        assert not unknown, f"{self.table} has no column {unknown}"
+        return tuple(values[a] if a in values else self.defaults[a] for a in self.attnames)
 
 
 def jobs_of(task_id, task_status, n_deriv, rng, sites, next_id, now):
@@ -181,7 +151,7 @@ def jobs_of(task_id, task_status, n_deriv, rng, sites, next_id, now):
             retry_status = pick(rng, [("finished", 0.7), ("running", 0.2), ("failed", 0.1)])
             jobs.append(job_row(next_id, task_id, "deriv", retry_status, 2, next_id - 1, rng, sites, now, i))
             next_id += 1
-    finished = sum(1 for j in jobs if j[3] == "finished")
+    finished = sum(1 for j in jobs if j["status"] == "finished")
     if finished and task_status in ("done", "running", "finished"):
         merge_status = "finished" if task_status != "running" else pick(rng, [("finished", 0.6), ("running", 0.4)])
         if task_status == "finished" and rng.random() < 0.2:
@@ -189,50 +159,50 @@ def jobs_of(task_id, task_status, n_deriv, rng, sites, next_id, now):
         jobs.append(job_row(next_id, task_id, "merge", merge_status, 1, None, rng, sites, now, 0, finished))
         next_id += 1
     for j in jobs:
-        counts[f"jobs_{j[3]}"] += 1
-        if j[3] == "finished":
-            counts["events_processed" if j[2] == "deriv" else "events_done"] += j[10]
+        counts[f"jobs_{j['status']}"] += 1
+        if j["status"] == "finished":
+            counts["events_processed" if j["job_type"] == "deriv" else "events_done"] += j["nevents"]
     return jobs, counts, next_id
 
 
 def job_row(pk, task_id, job_type, status, attempt, previous, rng, sites, now, i, merged_jobs=1):
-    site = rng.choice(sites) if status != "defined" else None
-    error = rng.choice(ERRORS) if status == "failed" else ("", None, "")
     nevents = EVENTS_PER_JOB * (merged_jobs if job_type == "merge" else 1)
-    inputs = (
-        json.dumps([[f"AOD.{task_id:07d}._{i:06d}.pool.root.1", 200842, i + 1, nevents]])
-        if job_type == "deriv"
-        else "[]"
-    )
+    row = {"id": pk, "task_id": task_id, "job_type": job_type, "status": status, "attempt": attempt}
+    row |= {"previous_id": previous, "nevents": nevents, "created": now, "updated": now}
+    if status != "defined":
+        row["site_id"] = rng.choice(sites)
+    if job_type == "deriv":
+        row["inputs"] = json.dumps([[f"AOD.{task_id:07d}._{i:06d}.pool.root.1", 200842, i + 1, nevents]])
+    if status == "failed":
+        source, code, error_class = rng.choice(ERRORS)
+        row |= {"failures": 1, "error_source": source, "error_code": code, "error_diag": "diag"}
+        row["error_class"] = error_class
     # Ended jobs spread over the last week, as a steady production leaves them (not all in the last hour).
-    is_final = status in ("finished", "failed", "cancelled")
-    ended = now - timedelta(minutes=rng.randrange(7 * 24 * 60)) if is_final else None
-    started = (ended or now) - timedelta(hours=2) if status in ("running", "finished", "failed") else None
-    return (
-        pk, task_id, job_type, status, attempt, previous, site, 560, 2000, inputs, nevents, int(status == "failed"),
-        error[0], error[1], "diag" if error[0] else "", error[2], "", now, now, started, ended,
-    )  # fmt: skip
+    if status in ("finished", "failed", "cancelled"):
+        row["ended_at"] = now - timedelta(minutes=rng.randrange(7 * 24 * 60))
+    if status in ("running", "finished", "failed"):
+        row["started_at"] = row.get("ended_at", now) - timedelta(hours=2)
+    return row
 
 
 def task_row(task_id, request, status, ptag_id, formats, counts, offset, jobs_per_task, now):
-    names = f"bench.task.{task_id}"
-    fixed = (json.dumps(formats[: 1 + task_id % 2]), True, 560, status, "", 30, 5, 2000, False, "")
-    events = (EVENTS_PER_JOB * (jobs_per_task - 2), counts["events_processed"], counts["events_done"])
-    jobs = tuple(counts[f"jobs_{s}"] for s in ("defined", "assigned", "running", "finished", "failed", "cancelled"))
-    return (
-        task_id,
-        request.pk,
-        request.group_id,
-        "mc14_8TeV",
-        names,
-        offset + task_id,
-        ptag_id,
-        *fixed,
-        *events,
-        *jobs,
-        now,
-        now,
-    )
+    from monitoring.models import TASK_COUNTER_FIELDS  # the task counters the rollups sum: jobs_*, events_*
+
+    counters = {f: counts[f] for f in TASK_COUNTER_FIELDS} | {"events_total": EVENTS_PER_JOB * (jobs_per_task - 2)}
+    return {
+        "id": task_id,
+        "request_id": request.pk,
+        "group_id": request.group_id,
+        "project": "mc14_8TeV",
+        "name": f"bench.task.{task_id}",
+        "input_dataset_id": offset + task_id,
+        "ptag_id": ptag_id,
+        "formats": json.dumps(formats[: 1 + task_id % 2]),
+        "status": status,
+        **counters,
+        "created": now,
+        "updated": now,
+    }
 
 
 def load(*, n_tasks: int, jobs_per_task: int = 22, seed: int = 7) -> dict:
@@ -247,6 +217,7 @@ def load(*, n_tasks: int, jobs_per_task: int = 22, seed: int = 7) -> dict:
     from deft.models import PhysicsGroup
     from monitoring.rebuild import rollups_rebuild
     from requests_app.models import PTag
+    from tasks.models import Job, ProductionTask
 
     timings = {}
     start = time.monotonic()
@@ -262,35 +233,28 @@ def load(*, n_tasks: int, jobs_per_task: int = 22, seed: int = 7) -> dict:
     rng, now = random.Random(seed), timezone.now()
     offset = Dataset.objects.aggregate(m=Max("pk"))["m"] or 0  # the demo seed's own datasets come first
     start = time.monotonic()
-    ds_columns = (
-        "id name project number physics_short prod_step data_type tags is_container events files bytes status created"
-    )
-    copy_rows(
-        connection,
-        "catalog_dataset",
-        ds_columns.split(),
-        (r + (False, EVENTS_PER_JOB * 18, 18, 18 * 5 * 10**9, "closed", now) for r in dataset_rows(n_tasks, offset)),
-    )
+    copy_rows(connection, Columns(Dataset, connection), dataset_rows(n_tasks, offset, now))
     timings["datasets"] = time.monotonic() - start
 
     start = time.monotonic()
     task_rows, job_total = [], 0
     # One transaction: Django's foreign keys are deferred, so jobs may be copied before their tasks.
     with transaction.atomic(), connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY tasks_job ({', '.join(JOB_COLUMNS)}) FROM STDIN") as copy:
+        job_columns = Columns(Job, connection)
+        with cursor.cursor.copy(job_columns.copy_sql) as copy:
             next_id = 1
             for task_id in range(1, n_tasks + 1):
                 status = pick(rng, TASK_MIX)
                 jobs, counts, next_id = jobs_of(task_id, status, jobs_per_task - 2, rng, sites, next_id, now)
                 for job in jobs:
-                    copy.write_row(job)
+                    copy.write_row(job_columns.row(job))
                 job_total += len(jobs)
                 request = requests[(task_id - 1) // TASKS_PER_REQUEST]
                 ptag_id, formats = ptags[task_id % len(ptags)]
                 task_rows.append(
                     task_row(task_id, request, status, ptag_id, formats, counts, offset, jobs_per_task, now)
                 )
-        copy_rows(connection, "tasks_productiontask", TASK_COLUMNS, task_rows)
+        copy_rows(connection, Columns(ProductionTask, connection), task_rows)
     timings["tasks+jobs"] = time.monotonic() - start
 
     start = time.monotonic()

@@ -11,6 +11,13 @@ from tasks.models import ErrorClass
 from tasks.states import TaskStatus
 
 
+def within(dimension: str, key: str, breakdown: str) -> str:
+    """The dimension of the rows that break one scope down by another, e.g. `group=PHYS-SUSY|format`: their keys
+    are the breakdown's (`DAOD_SUSY1`), their counters those of the scope's tasks only. A filtered summary reads
+    them instead of summing task rows."""
+    return f"{dimension}={key}|{breakdown}"
+
+
 class Dimension(models.TextChoices):
     ALL = "all"  # one row, key ""
     PROJECT = "project"  # key: the task's project, e.g. mc14_8TeV
@@ -72,9 +79,12 @@ class CountersMixin(models.Model):
 
 
 class Rollup(CountersMixin):
-    """The sum of the counters of the tasks in one (dimension, key), plus its tasks by status."""
+    """The sum of the counters of the tasks in one (dimension, key), plus its tasks by status.
 
-    dimension = models.CharField(max_length=8, choices=Dimension.choices)
+    `dimension` is one of `Dimension`, or `within(...)` a scope of another dimension (not sampled).
+    """
+
+    dimension = models.CharField(max_length=300)
     key = models.CharField(max_length=255, blank=True)
     tasks_registered = counter()
     tasks_defined = counter()
@@ -120,3 +130,19 @@ class Sample(CountersMixin):
 
     def __str__(self):
         return f"{self.dimension}={self.key} @ {self.ts:%H:%M}"
+
+
+class SiteJobs(models.Model):
+    """Brokered jobs per site (the sites page), kept as a ledger of deltas rather than one row per site.
+
+    A job move appends a row per site it changed (never an UPDATE): moves on many sites and bulk aborts never
+    wait on each other or deadlock on a hot row. The minute beat (`samples_write`) folds the ledger into one row
+    per site, so the sites page sums at most a few rows per site, whatever the size of the job table.
+    """
+
+    site = models.ForeignKey("catalog.Site", on_delete=models.CASCADE, related_name="+")
+    jobs_assigned = counter()
+    jobs_running = counter()
+
+    def __str__(self):
+        return f"site {self.site_id}: {self.jobs_assigned:+} assigned, {self.jobs_running:+} running"

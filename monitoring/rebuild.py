@@ -4,6 +4,7 @@
 """
 
 from collections import Counter, defaultdict
+from itertools import combinations
 
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Count, OuterRef, Q, Subquery, Sum, Value
@@ -13,8 +14,8 @@ from tasks.jobstate import COUNTER_OF, EVENTS_OF
 from tasks.models import Job, ProductionTask
 from tasks.states import JobStatus, TaskStatus
 
-from .models import TASK_COUNTER_FIELDS, Dimension, Rollup
-from .rollups import failure_field, spread, task_keys
+from .models import TASK_COUNTER_FIELDS, Dimension, Rollup, SiteJobs, within
+from .rollups import SITE_FIELDS, failure_field, spread, task_keys
 
 # The GROUP BY column of each dimension that is a plain column of the task (formats is a list: done apart).
 DIMENSION_COLUMNS = {
@@ -52,26 +53,48 @@ def task_counters_rebuild(*, batch_size: int = 5000) -> int:
         last, done = ids[-1], done + len(ids)
 
 
+def aggregates() -> dict:
+    sums = {f: Sum(f) for f in TASK_COUNTER_FIELDS}
+    return sums | {f"tasks_{s}": Count("pk", filter=Q(status=s)) for s in TaskStatus.values}
+
+
 def sums_by(column: str | None, *, queryset=None) -> dict[str, Counter]:
     tasks = (queryset if queryset is not None else ProductionTask.objects).order_by()
-    aggregates = {f: Sum(f) for f in TASK_COUNTER_FIELDS}
-    aggregates |= {f"tasks_{s}": Count("pk", filter=Q(status=s)) for s in TaskStatus.values}
     if column is None:
         # An empty scope is still a row (of zeros), so a dashboard shows it rather than nothing.
-        return {"": Counter({k: v or 0 for k, v in tasks.aggregate(**aggregates).items()})}
-    rows = tasks.values(column).annotate(**aggregates)
+        return {"": Counter({k: v or 0 for k, v in tasks.aggregate(**aggregates()).items()})}
+    rows = tasks.values(column).annotate(**aggregates())
     return {str(r.pop(column) or ""): Counter({k: v or 0 for k, v in r.items()}) for r in rows}
 
 
-def sums_by_format(*, queryset=None) -> dict[str, Counter]:
-    out: dict[str, Counter] = defaultdict(Counter)
+def sums_within() -> dict[tuple, Counter]:
+    """Every plain dimension's rows within each key of another (both ways), by GROUP BY on the task rows."""
+    out: dict[tuple, Counter] = {}
+    for (d1, c1), (d2, c2) in combinations(DIMENSION_COLUMNS.items(), 2):
+        for r in ProductionTask.objects.order_by().values(c1, c2).annotate(**aggregates()):
+            k1, k2 = str(r.pop(c1) or ""), str(r.pop(c2) or "")
+            sums = Counter({k: v or 0 for k, v in r.items()})
+            out[within(d1, k1, d2), k2] = sums
+            out[within(d2, k2, d1), k1] = Counter(sums)
+    return out
+
+
+def sums_by_format(*, queryset=None) -> dict[tuple, Counter]:
+    """Rows of the format dimension and of formats within other keys (and those within formats), from task rows
+    read in Python: `formats` is a list."""
+    out: dict[tuple, Counter] = defaultdict(Counter)
     tasks = (queryset if queryset is not None else ProductionTask.objects).order_by()
-    rows = tasks.values_list("formats", "status", *TASK_COUNTER_FIELDS)
-    for formats, status, *counters in rows.iterator(chunk_size=5000):
+    columns = list(DIMENSION_COLUMNS.values())
+    rows = tasks.values_list("formats", "status", *columns, *TASK_COUNTER_FIELDS)
+    for formats, status, *values in rows.iterator(chunk_size=5000):
+        keys, counters = values[: len(columns)], values[len(columns) :]
         delta = Counter(dict(zip(TASK_COUNTER_FIELDS, counters, strict=True)))
         delta[f"tasks_{status}"] += 1
         for f in set(formats or []):
-            out[f].update(delta)
+            out[Dimension.FORMAT, f].update(delta)
+            for d, k in zip(DIMENSION_COLUMNS, keys, strict=True):
+                out[within(Dimension.FORMAT, f, d), str(k or "")].update(delta)
+                out[within(d, str(k or ""), Dimension.FORMAT), f].update(delta)
     return out
 
 
@@ -97,9 +120,26 @@ def rollups_rebuild() -> int:
         rows: dict[tuple, Counter] = {(Dimension.ALL, k): v for k, v in sums_by(None).items()}
         for dimension, column in DIMENSION_COLUMNS.items():
             rows |= {(dimension, k): v for k, v in sums_by(column).items()}
-        rows |= {(Dimension.FORMAT, k): v for k, v in sums_by_format().items()}
+        rows |= sums_within() | sums_by_format()
         for key, failures in failures_by_key().items():
             rows.setdefault(key, Counter()).update(failures)
         Rollup.objects.all().delete()
         Rollup.objects.bulk_create([Rollup(dimension=d, key=k, **dict(c)) for (d, k), c in sorted(rows.items())])
+    site_jobs_rebuild()
     return len(rows)
+
+
+def site_jobs_rebuild() -> int:
+    """Replace the ledger of brokered jobs per site by a count of the job rows (the active-jobs index)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Moves append to the ledger after their UPDATE: they wait for us, and their delta lands on our count.
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {SiteJobs._meta.db_table} IN EXCLUSIVE MODE")
+        active = Job.objects.filter(status__in=list(SITE_FIELDS), site__isnull=False).order_by()
+        sums: dict[int, Counter] = defaultdict(Counter)
+        for site_id, status, n in active.values_list("site_id", "status").annotate(n=Count("pk")):
+            sums[site_id][SITE_FIELDS[status]] += n
+        SiteJobs.objects.all().delete()
+        SiteJobs.objects.bulk_create([SiteJobs(site_id=s, **dict(c)) for s, c in sorted(sums.items())])
+    return len(sums)

@@ -4,6 +4,8 @@
 counters they sum. Deltas of a batch are aggregated per rollup row first, then applied with one UPDATE per row, in
 a fixed order (no deadlocks between two batches).
 
+Job moves on sites (`on_jobs_moved`, `on_jobs_cancelled`) append to the `SiteJobs` ledger of brokered jobs.
+
 Registration must call `on_tasks_created(tasks)` after `bulk_create` (same transaction) so that new tasks count.
 Anything that changes a task counter outside `tasks.jobstate` must go through `jobstate.apply_task_deltas`.
 """
@@ -11,29 +13,32 @@ Anything that changes a task counter outside `tasks.jobstate` must go through `j
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from deft.models import PhysicsGroup
 from requests_app.models import PTag
-from tasks.models import ErrorClass, ProductionTask
+from tasks.models import ErrorClass, Job, ProductionTask
+from tasks.states import JobStatus
 
-from .models import ROLLUP_FIELDS, Dimension, Rollup
+from .models import ROLLUP_FIELDS, Dimension, Rollup, SiteJobs, within
 
 Key = tuple[str, str]  # (dimension, key)
 
 
 def keys_of(request_id, group: str, project: str, ptag: str, formats) -> list[Key]:
-    """Every rollup row a task counts in: a task with several formats counts in each of them."""
-    keys = [
-        (Dimension.ALL, ""),
+    """Every rollup row a task counts in: a task with several formats counts in each of them; and, for filtered
+    summaries, each of its keys within each of its other keys (its group's row within its request, ...)."""
+    own = [
         (Dimension.REQUEST, str(request_id)),
         (Dimension.GROUP, group),
         (Dimension.PROJECT, project or ""),
         (Dimension.PTAG, ptag),
     ]
-    return keys + [(Dimension.FORMAT, f) for f in sorted(set(formats or []))]
+    own += [(Dimension.FORMAT, f) for f in sorted(set(formats or []))]
+    pairs = [(within(d1, k1, d2), k2) for d1, k1 in own for d2, k2 in own if d1 != d2]
+    return [(Dimension.ALL, ""), *own, *pairs]
 
 
 def task_keys(task_ids: Iterable[int]) -> dict[int, list[Key]]:
@@ -54,9 +59,35 @@ def apply(deltas: dict[Key, Counter]) -> None:
         return
     ensure_rows(deltas.keys())
     now = timezone.now()
+    if connection.vendor == "postgresql" and len(deltas) > 1:
+        apply_at_once(deltas, now)
+        return
     for (dimension, key), delta in sorted(deltas.items()):
         changes = {f: F(f) + n for f, n in delta.items() if n and f in ROLLUP_FIELDS}
         Rollup.objects.filter(dimension=dimension, key=key).update(updated=now, **changes)
+
+
+def apply_at_once(deltas: dict[Key, Counter], now) -> None:
+    """PostgreSQL: lock the rows in one order (no deadlock between two batches), then one UPDATE ... FROM unnest."""
+    keys = sorted(deltas)
+    fields = sorted({f for d in deltas.values() for f, n in d.items() if n and f in ROLLUP_FIELDS})
+    if not fields:
+        return
+    table = Rollup._meta.db_table
+    dims, names = [d for d, _ in keys], [k for _, k in keys]
+    arrays = ", ".join(["%s::bigint[]"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT r.id FROM {table} r JOIN unnest(%s::text[], %s::text[]) AS v(dimension, key)"
+            " ON r.dimension = v.dimension AND r.key = v.key ORDER BY r.id FOR UPDATE OF r",
+            [dims, names],
+        )
+        cursor.execute(
+            f"UPDATE {table} r SET updated = %s, {', '.join(f'{f} = r.{f} + v.{f}' for f in fields)}"
+            f" FROM unnest(%s::text[], %s::text[], {arrays}) AS v(dimension, key, {', '.join(fields)})"
+            " WHERE r.dimension = v.dimension AND r.key = v.key",
+            [now, dims, names, *([deltas[k][f] for k in keys] for f in fields)],
+        )
 
 
 def ensure_rows(keys: Iterable[Key]) -> None:
@@ -109,3 +140,56 @@ def on_tasks_created(tasks: Iterable[ProductionTask]) -> None:
             delta[f"tasks_{t.status}"] += 1
             per_task[t.pk] = delta
         apply(spread(per_task, keys))
+
+
+# --- brokered jobs per site -----------------------------------------------------------------------------------
+
+SITE_FIELDS = {JobStatus.ASSIGNED: "jobs_assigned", JobStatus.RUNNING: "jobs_running"}
+FOLDED = tuple(SITE_FIELDS.values())
+
+
+def on_jobs_moved(rows, target: str) -> None:
+    """Jobs moved to `target`; `rows` are jobstate's (id, task id, old status, ...). Call after the UPDATE, in
+    its transaction (an `assign` sets the site in that UPDATE)."""
+    touched = [pk for pk, _task, old, *_ in rows if old in SITE_FIELDS or target in SITE_FIELDS]
+    if not touched:
+        return
+    sites = dict(Job.objects.filter(pk__in=touched, site__isnull=False).values_list("pk", "site_id"))
+    per_site: dict[int, Counter] = defaultdict(Counter)
+    for pk, _task, old, *_ in rows:
+        if pk in sites:
+            per_site[sites[pk]][SITE_FIELDS.get(old)] -= 1
+            per_site[sites[pk]][SITE_FIELDS.get(target)] += 1
+    site_jobs_add(per_site)
+
+
+def on_jobs_cancelled(rows) -> None:
+    """Jobs cancelled in bulk: `rows` are (task id, old status, site id, count)."""
+    per_site: dict[int, Counter] = defaultdict(Counter)
+    for _task, old, site_id, n in rows:
+        if site_id is not None:
+            per_site[site_id][SITE_FIELDS.get(old)] -= n
+    site_jobs_add(per_site)
+
+
+def site_jobs_add(per_site: dict[int, Counter]) -> None:
+    rows = []
+    for site_id, delta in sorted(per_site.items()):
+        delta.pop(None, None)  # statuses the sites page does not count (defined, finished, ...)
+        if any(delta.values()):
+            rows.append(SiteJobs(site_id=site_id, **delta))
+    SiteJobs.objects.bulk_create(rows)
+
+
+def site_jobs_fold() -> int:
+    """Fold the ledger into one row per site (the minute beat); rows appended meanwhile stay for the next fold."""
+    with transaction.atomic():
+        rows = list(SiteJobs.objects.select_for_update().order_by("pk").values_list("pk", "site_id", *FOLDED))
+        if len(rows) <= len({r[1] for r in rows}):
+            return 0  # already one row per site
+        sums: dict[int, Counter] = defaultdict(Counter)
+        for _pk, site_id, *values in rows:
+            sums[site_id].update(dict(zip(FOLDED, values, strict=True)))
+        SiteJobs.objects.filter(pk__in=[r[0] for r in rows]).delete()
+        SiteJobs.objects.bulk_create([SiteJobs(site_id=s, **dict(c)) for s, c in sorted(sums.items())])
+    return len(rows)

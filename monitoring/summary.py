@@ -1,8 +1,8 @@
 """How far, how fast, what is wrong: the overall progress for the whole production or a slice of it.
 
 Unfiltered and single-filter scopes are read from rollup rows (and the samples of the last hour for throughput,
-ETA and failures in the last hour). Combined filters and the breakdowns inside a filter sum the task counters of
-the matching tasks (task rows, never job rows).
+ETA and failures in the last hour); the breakdowns inside one filter from the rows `within` its key. Combined
+filters sum the task counters of the matching tasks (task rows, never job rows).
 """
 
 import re
@@ -21,7 +21,7 @@ from tasks.filtersets import TaskFilterSet
 from tasks.models import ProductionTask
 from tasks.states import TaskStatus
 
-from .models import TASK_STATUS_FIELDS, Dimension, Rollup, Sample
+from .models import TASK_STATUS_FIELDS, Dimension, Rollup, Sample, within
 from .rebuild import sums_by, sums_by_format
 
 FILTERS = ("group", "project", "request", "ptag", "format")
@@ -168,15 +168,32 @@ def summary(*, filters: dict, now: datetime | None = None) -> dict:
         ((dimension, key),) = filters.items()
         scope = rows_of(with_bases(Rollup.objects.filter(dimension=dimension, key=key), now), now, filters)
         scope = scope[0] if scope else row_of(dimension, key, {}, filters)
-    else:
-        scope = task_sum_rows(filters, None)[0]
+        return {"filters": filters, "scope": scope, "breakdowns": breakdowns_within(dimension, key), "now": now}
+    scope = task_sum_rows(filters, None)[0]
     breakdowns = {d: filtered_breakdown(d, filters) for d in BREAKDOWNS if d not in filters}
     return {"filters": filters, "scope": scope, "breakdowns": breakdowns, "now": now}
 
 
+def breakdowns_within(dimension: str, key: str) -> dict[str, list[Row]]:
+    """The other dimensions' rows within one filter: two reads of rollup rows (requests: the most recently active)."""
+    others = [d for d in BREAKDOWNS if d != dimension]
+    small = [within(dimension, key, d) for d in others if d != Dimension.REQUEST]
+    rows = list(Rollup.objects.filter(dimension__in=small).order_by("dimension", "key"))
+    if Dimension.REQUEST in others:
+        requests = Rollup.objects.filter(dimension=within(dimension, key, Dimension.REQUEST))
+        rows += list(requests.order_by("-updated", "key")[:MAX_ROWS])
+    by_dimension: dict[str, list[Row]] = {d: [] for d in others}
+    for r in rows:
+        breakdown = r.dimension.rsplit("|", 1)[1]
+        if len(by_dimension[breakdown]) < MAX_ROWS:
+            by_dimension[breakdown].append(row_of(breakdown, r.key, r.__dict__, {dimension: key}))
+    return by_dimension
+
+
 def unfiltered(now) -> dict:
     """Two reads of rollup rows: every small dimension at once, then the most recently active requests."""
-    small = with_bases(Rollup.objects.exclude(dimension=Dimension.REQUEST).order_by("dimension", "key"), now)
+    small_dimensions = [d for d in Dimension.values if d != Dimension.REQUEST]
+    small = with_bases(Rollup.objects.filter(dimension__in=small_dimensions).order_by("dimension", "key"), now)
     requests = with_bases(Rollup.objects.filter(dimension=Dimension.REQUEST).order_by("-updated")[:MAX_ROWS], now)
     rows = rows_of(small + requests, now, {})
     by_dimension: dict[str, list[Row]] = {d: [] for d in BREAKDOWNS}
@@ -267,7 +284,7 @@ def format_rows(filters: dict) -> list[Row]:
     tasks = filtered_tasks(filters)
     if tasks.count() > MAX_TASKS_FOR_FORMATS:
         return []
-    sums = sums_by_format(queryset=tasks)
+    sums = {k: v for (d, k), v in sums_by_format(queryset=tasks).items() if d == Dimension.FORMAT}
     return [row_of(Dimension.FORMAT, k, dict(v), filters) for k, v in sorted(sums.items())[:MAX_ROWS]]
 
 

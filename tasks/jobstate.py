@@ -127,6 +127,7 @@ def jobs_move(
         if target == JobStatus.FAILED:
             count_failure_classes(deltas, rows, values, per_job)
         apply_task_deltas(deltas)
+        rollups.on_jobs_moved(rows, target)
     return moved
 
 
@@ -214,18 +215,19 @@ def jobs_cancel_of_tasks(*, task_ids: list[int], statuses: Iterable[str], apply:
             rows = _cancel_returning_postgres(task_ids, statuses, now)
         else:  # SQLite takes one write lock for the whole database: read, then update, is already atomic.
             jobs = Job.objects.filter(task_id__in=task_ids, status__in=statuses)
-            rows = list(jobs.values_list("task_id", "status").annotate(n=Count("id")).order_by())
+            rows = list(jobs.values_list("task_id", "status", "site_id").annotate(n=Count("id")).order_by())
             jobs.update(status=JobStatus.CANCELLED, updated=now, ended_at=now)
         deltas: dict[int, Counter] = defaultdict(Counter)
-        for task_id, status, n in rows:
+        for task_id, status, _site_id, n in rows:
             deltas[task_id][COUNTER_OF[status]] -= n
             deltas[task_id][COUNTER_OF[JobStatus.CANCELLED]] += n
+        rollups.on_jobs_cancelled(rows)
         if apply:
             apply_task_deltas_bulk(deltas)
     return deltas
 
 
-def _cancel_returning_postgres(task_ids, statuses, now) -> list[tuple[int, str, int]]:
+def _cancel_returning_postgres(task_ids, statuses, now) -> list[tuple[int, str, int | None, int]]:
     job = Job._meta.db_table
     sql = f"""
         WITH locked AS (
@@ -233,9 +235,9 @@ def _cancel_returning_postgres(task_ids, statuses, now) -> list[tuple[int, str, 
             WHERE task_id = ANY(%s) AND status = ANY(%s) ORDER BY id FOR UPDATE
         ), moved AS (
             UPDATE {job} j SET status = %s, updated = %s, ended_at = %s
-            FROM locked WHERE j.id = locked.id RETURNING locked.task_id, locked.status
+            FROM locked WHERE j.id = locked.id RETURNING locked.task_id, locked.status, j.site_id
         )
-        SELECT task_id, status, count(*) FROM moved GROUP BY task_id, status"""
+        SELECT task_id, status, site_id, count(*) FROM moved GROUP BY task_id, status, site_id"""
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(task_ids), list(statuses), JobStatus.CANCELLED, now, now])
         return cursor.fetchall()

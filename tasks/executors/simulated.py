@@ -11,7 +11,9 @@ Failure profiles, for demos and tests (both read from the database, so a running
 - a site whose storage endpoint has `attributes["sim_failure"] = "stage-in"` fails every job's stage-in
   (pilot 1099);
 - a format whose p-tag has `format_params[format]["sim_failure"] = "software"` crashes every deriv job that
-  writes it (trf 65, a segmentation fault in the derivation framework).
+  writes it (trf 65, a segmentation fault in the derivation framework);
+- a format with `format_params[format]["sim_failure"] = "merge"` fails every merge job of a task writing it
+  (pilot 1137 stage-out): its deriv jobs finish, its merges never do.
 Otherwise DEFT_SIM_FAILURE_RATE of deriv jobs (and a quarter of that of merge jobs) fail with a mix of real
 pilot and transform codes from the error registry.
 """
@@ -40,6 +42,7 @@ MERGE_BYTES_PER_SECOND = 50_000_000
 MERGE_SETUP_SECONDS = 60
 STAGE_IN_FAILURE = "stage-in"
 SOFTWARE_FAILURE = "software"
+MERGE_FAILURE_PROFILE = "merge"
 
 # (source, code, weight, diagnostic): the random failure mix, real codes with the diagnostics they come with.
 FAILURE_MIX = (
@@ -147,11 +150,13 @@ class SimulatedGrid(Executor):
         rng = job_rng(job.pk, job.attempt)
         seconds = self.wall_seconds(job, rng)
         if job.job_type == JobType.MERGE:
+            if has_profile(job.task, MERGE_FAILURE_PROFILE):
+                return seconds * rng.uniform(0.1, 0.9), MERGE_FAILURE
             failed = rng.random() < failure_rate() / 4
             return (seconds * rng.uniform(0.1, 0.9), MERGE_FAILURE) if failed else (seconds, None)
         if job.site_id in failing_sites:
             return seconds * 0.02, ("pilot", 1099, STAGE_IN_DIAG)
-        if any(job.task.ptag.params_for(f).get("sim_failure") == SOFTWARE_FAILURE for f in job.task.formats):
+        if has_profile(job.task, SOFTWARE_FAILURE):
             return seconds * rng.uniform(0.05, 0.5), ("trf", 65, SOFTWARE_DIAG)
         if rng.random() < failure_rate():
             source, code, _weight, diag = rng.choices(FAILURE_MIX, weights=[m[2] for m in FAILURE_MIX])[0]
@@ -183,6 +188,11 @@ class SimulatedGrid(Executor):
             else:
                 updates.append(JobUpdate(job_id=job.pk, status=JobStatus.FINISHED, outputs=deriv_outputs(job)))
         return updates
+
+
+def has_profile(task: ProductionTask, profile: str) -> bool:
+    """A format the task writes carries this failure profile in its p-tag's format parameters."""
+    return any(task.ptag.params_for(f).get("sim_failure") == profile for f in task.formats)
 
 
 def stage_in_failing_sites() -> set[int]:

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from monitoring.models import ROLLUP_FIELDS, Rollup
+from monitoring.models import ROLLUP_FIELDS, Dimension, Rollup
 from monitoring.samples import samples_write
 from monitoring.summary import summary
 from tasks.filtersets import TaskFilterSet
@@ -76,6 +76,30 @@ def test_every_breakdown_row_equals_a_recount(production):
             assert shown(row) == recount({dimension: row.key}), (dimension, row.key)
 
 
+@pytest.mark.parametrize(
+    "filters", [f for f in SCOPES if len(f) == 1], ids=lambda f: "&".join(f"{k}={v}" for k, v in f.items())
+)
+def test_every_breakdown_row_within_a_filter_equals_a_recount(production, filters, django_assert_max_num_queries):
+    with django_assert_max_num_queries(8):  # rollup rows only, whatever the number of tasks in the filter
+        result = summary(filters=filters)
+    assert set(result["breakdowns"]) == {"project", "request", "group", "format", "ptag"} - set(filters)
+    for dimension, rows in result["breakdowns"].items():
+        assert rows, dimension
+        keys = {row.key for row in rows}
+        assert keys == {str(k or "") for k in recount_keys(filters, dimension)}, dimension
+        for row in rows:
+            assert shown(row) == recount({**filters, dimension: row.key}), (dimension, row.key)
+            assert row.query == {**filters, dimension: row.key}  # its numbers link to the task list of both
+
+
+def recount_keys(filters, dimension) -> set:
+    tasks = TaskFilterSet(filters, queryset=ProductionTask.objects.all()).qs
+    if dimension == "format":
+        return {f for formats in tasks.values_list("formats", flat=True) for f in formats}
+    column = {"request": "request_id", "group": "group__name", "project": "project", "ptag": "ptag__name"}[dimension]
+    return set(tasks.values_list(column, flat=True))
+
+
 def test_per_request_numbers_equal_a_recount(production):
     request_id = production.tasks[0].request_id
     assert shown(summary(filters={"request": str(request_id)})["scope"]) == recount({"request": request_id})
@@ -138,7 +162,7 @@ def test_throughput_gives_an_eta(production, susy):
 
 def test_samples_are_written_only_for_rows_that_changed(production):
     first = samples_write()
-    assert first == Rollup.objects.count()
+    assert first == Rollup.objects.filter(dimension__in=Dimension.values).count()  # not the rows within a scope
     assert samples_write() == 0
     run(list(production.tasks[4].jobs.values_list("pk", flat=True))[:1], production.site)
     changed = samples_write()
