@@ -158,8 +158,9 @@ def register_slices(request: ProductionRequest, slice_ids: list[int]) -> BatchRe
             result.messages.append(f"slice {s.position} ({s.dataset_name}): {error}")
             continue
         result.slices += 1
-    task_ids = bulk_insert(ProductionTask, [task for task, _ in planned])
-    rollups.on_tasks_created(ProductionTask.objects.filter(pk__in=task_ids))  # the dashboards count them at once
+    task_rows = [task for task, _ in planned]
+    task_ids = bulk_insert(ProductionTask, task_rows)
+    rollups.on_task_rows_created(task_rows)  # the dashboards count them at once
     _create_outputs(task_ids, [outputs for _, outputs in planned])
     result.tasks = len(task_ids)
     return result
@@ -231,12 +232,12 @@ def _create_outputs(task_ids: list[int], outputs: list[list[tuple[str, str]]]) -
 def _dataset_row(name: str) -> dict:
     """A catalog row for an output: its name's parts as fields, open until the task fills it."""
     # The merged name is output name + '_tidNNNNNNNN_00': its parts are the output's, which we split without
-    # a regex pass (the name was checked by merged_dataset_name already).
+    # a regex pass (the name was checked by merged_dataset_name already). A period container's has no number.
     project, number, physics_short, prod_step, data_type, tags = name.split(".")
     return {
         "name": name,
         "project": project,
-        "number": int(number),
+        "number": int(number) if number.isdigit() else None,
         "physics_short": physics_short,
         "prod_step": prod_step,
         "data_type": data_type,
