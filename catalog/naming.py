@@ -222,6 +222,11 @@ def task_name(input_name: str, *, ptag: str, formats: Sequence[str]) -> str:
     share with the first, so DAOD_SUSY1 + DAOD_SUSY2 gives ``DAOD_SUSY1_SUSY2``. The step is the outputs'
     (a period container's stays, see output_dataset_name).
     """
+    return task_names(input_name, ptag=ptag, formats=formats)[0]
+
+
+def task_names(input_name: str, *, ptag: str, formats: Sequence[str]) -> tuple[str, list[str]]:
+    """A task's name and its output dataset name per format (as output_dataset_name), checked once for all."""
     source = parse_dataset_name(input_name)
     _check_ptag(ptag)
     if isinstance(formats, str) or not formats:
@@ -232,8 +237,10 @@ def task_name(input_name: str, *, ptag: str, formats: Sequence[str]) -> str:
         raise DatasetNameError(f"formats {list(formats)} repeat a format")
     prefix = formats[0].split("_", 1)[0] + "_" if "_" in formats[0] else None
     joined = "_".join([formats[0], *(_drop_prefix(f, prefix) for f in formats[1:])])
-    parts = [source.project, source.number_text, source.physics_short, _derived_step(source), joined]
-    return _checked_length(".".join([*parts, f"{source.tags_without_tid}_{ptag}"]), "task name")
+    head = f"{source.project}.{source.number_text}.{source.physics_short}.{_derived_step(source)}."
+    tail = f".{source.tags_without_tid}_{ptag}"
+    outputs = [_checked_length(head + f + tail, "output dataset name") for f in formats]
+    return _checked_length(head + joined + tail, "task name"), outputs
 
 
 def _derived_step(source: DatasetName) -> str:

@@ -14,7 +14,7 @@ from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 
 from catalog.models import Dataset, DatasetStatus
-from catalog.naming import DatasetNameError, merged_dataset_name, output_dataset_name, parse_dataset_name, task_name
+from catalog.naming import DatasetNameError, merged_dataset_name, parse_dataset_name, task_names
 from deft import notifications
 from deft.bulk import bulk_insert
 from monitoring import rollups
@@ -173,12 +173,13 @@ def plan_slice(request: ProductionRequest, s: SliceRow, *, events: dict[int, int
     priority = s.priority if s.priority is not None else request.priority
     planned = []
     for formats in [list(s.formats)] if s.train else [[f] for f in s.formats]:
+        name, output_names = task_names(input_name, ptag=s.ptag, formats=formats)
         task = {
             "request_id": request.pk,
             "slice_id": s.pk,
             "group_id": request.group_id,
             "project": source.project,
-            "name": task_name(input_name, ptag=s.ptag, formats=formats),
+            "name": name,
             "input_dataset_id": s.dataset_id,
             "ptag_id": s.ptag_id,
             "formats": formats,
@@ -192,8 +193,7 @@ def plan_slice(request: ProductionRequest, s: SliceRow, *, events: dict[int, int
             "max_failures": DEFAULT_MAX_FAILURES,
             "memory_mb": s.memory_mb,
         }
-        outputs = [(f, output_dataset_name(input_name, ptag=s.ptag, data_format=f)) for f in formats]
-        planned.append((task, outputs))
+        planned.append((task, list(zip(formats, output_names, strict=True))))
     return planned
 
 
