@@ -6,7 +6,8 @@ a fixed order (no deadlocks between two batches).
 
 Job moves on sites (`on_jobs_moved`, `on_jobs_cancelled`) append to the `SiteJobs` ledger of brokered jobs.
 
-Registration must call `on_tasks_created(tasks)` after `bulk_create` (same transaction) so that new tasks count.
+Registration must call `on_tasks_created(tasks)` after `bulk_create` (or `on_task_rows_created(rows)` after a bulk
+insert of rows), in the same transaction, so that new tasks count.
 Anything that changes a task counter outside `tasks.jobstate` must go through `jobstate.apply_task_deltas`.
 """
 
@@ -101,7 +102,7 @@ def ensure_rows(keys: Iterable[Key]) -> None:
         Rollup.objects.bulk_create([Rollup(dimension=d, key=k) for d, k in sorted(missing)], ignore_conflicts=True)
 
 
-def spread(per_task: dict[int, Counter], keys: dict[int, list[Key]]) -> dict[Key, Counter]:
+def spread(per_task: dict, keys: dict) -> dict[Key, Counter]:
     out: dict[Key, Counter] = defaultdict(Counter)
     for task_id, delta in per_task.items():
         for key in keys.get(task_id, ()):
@@ -127,19 +128,36 @@ def on_task_status(changes: dict[int, tuple[str, str]]) -> None:
 
 def on_tasks_created(tasks: Iterable[ProductionTask]) -> None:
     """New task rows (e.g. from `bulk_create`): count them in their rollups. Call in the registering transaction."""
-    tasks = list(tasks)
-    if not tasks:
+    fields = ("request_id", "group_id", "project", "ptag_id", "formats", "status", *_CREATED_COUNTERS)
+    on_task_rows_created([{f: getattr(t, f) for f in fields} for t in tasks])
+
+
+# The counters a new task may start with (its events_total, mostly): what a task counts in when it is created.
+_CREATED_COUNTERS = tuple(f for f in ROLLUP_FIELDS if f.startswith(("events_", "jobs_")))
+
+
+def on_task_rows_created(rows: Iterable[dict]) -> None:
+    """New tasks given as the rows they were inserted from (ProductionTask attnames, e.g. for `bulk_insert`);
+    a counter or status missing from a row is the field's default. Call in the registering transaction."""
+    rows = list(rows)
+    if not rows:
         return
+    defaults = {f: ProductionTask._meta.get_field(f).get_default() for f in (*_CREATED_COUNTERS, "status")}
+    # The tasks of a request share their rollup rows: sum them per set of keys first (a handful for 10,000 tasks),
+    # so the spreading below is per set, not per task.
+    per_signature: dict[tuple, Counter] = defaultdict(Counter)
+    for row in rows:
+        formats = tuple(sorted(set(row["formats"] or ())))
+        delta = per_signature[row["request_id"], row["group_id"], row.get("project") or "", row["ptag_id"], formats]
+        for f in _CREATED_COUNTERS:
+            delta[f] += row.get(f, defaults[f]) or 0
+        delta[f"tasks_{row.get('status', defaults['status'])}"] += 1
     with transaction.atomic():
-        groups = dict(PhysicsGroup.objects.filter(pk__in={t.group_id for t in tasks}).values_list("pk", "name"))
-        ptags = dict(PTag.objects.filter(pk__in={t.ptag_id for t in tasks}).values_list("pk", "name"))
-        keys = {t.pk: keys_of(t.request_id, groups[t.group_id], t.project, ptags[t.ptag_id], t.formats) for t in tasks}
-        per_task = {}
-        for t in tasks:
-            delta = Counter({f: getattr(t, f) for f in ROLLUP_FIELDS if f.startswith(("events_", "jobs_"))})
-            delta[f"tasks_{t.status}"] += 1
-            per_task[t.pk] = delta
-        apply(spread(per_task, keys))
+        signatures = list(per_signature)
+        groups = dict(PhysicsGroup.objects.filter(pk__in={s[1] for s in signatures}).values_list("pk", "name"))
+        ptags = dict(PTag.objects.filter(pk__in={s[3] for s in signatures}).values_list("pk", "name"))
+        keys = {s: keys_of(s[0], groups[s[1]], s[2], ptags[s[3]], s[4]) for s in signatures}
+        apply(spread(per_signature, keys))
 
 
 # --- brokered jobs per site -----------------------------------------------------------------------------------

@@ -59,16 +59,34 @@ def duplicate_problems(request: ProductionRequest) -> list[tuple[int, str]]:
 
 def _live_formats(request, slices) -> dict[tuple, tuple[int, str]]:
     """(dataset, p-tag, format) -> (task id, status) of live tasks of other requests on this request's inputs."""
-    tasks = (
-        ProductionTask.objects.filter(
-            status__in=TASK_ACTIVE,
-            input_dataset_id__in=slices.values("dataset_id"),
-            ptag_id__in=slices.values("ptag_id"),
-        )
-        .exclude(request=request)
-        .values_list("pk", "status", "input_dataset_id", "ptag_id", "formats")
+    return live_tasks(slices.values("dataset_id"), slices.values("ptag_id"), exclude_request=request)
+
+
+def live_tasks(dataset_ids, ptag_ids, *, exclude_request=None) -> dict[tuple, tuple[int, str]]:
+    """(dataset, p-tag, format) -> (task id, status) of the live tasks on these inputs with these p-tags."""
+    tasks = ProductionTask.objects.filter(
+        status__in=TASK_ACTIVE, input_dataset_id__in=dataset_ids, ptag_id__in=ptag_ids
     )
-    return {(ds, ptag, f): (pk, status) for pk, status, ds, ptag, formats in tasks for f in formats}
+    if exclude_request is not None:
+        tasks = tasks.exclude(request=exclude_request)
+    rows = tasks.values_list("pk", "status", "input_dataset_id", "ptag_id", "formats")
+    return {(ds, ptag, f): (pk, status) for pk, status, ds, ptag, formats in rows for f in formats}
+
+
+def replicated(dataset_ids) -> set[int]:
+    """The datasets among `dataset_ids` with a file that has an available replica (a container: of a member)."""
+    members = defaultdict(set)
+    for container_id, member_id in Dataset.members.through.objects.filter(from_dataset_id__in=dataset_ids).values_list(
+        "from_dataset_id", "to_dataset_id"
+    ):
+        members[member_id].add(container_id)
+    with_replica = set(
+        File.objects.filter(dataset_id__in={*dataset_ids, *members}, replicas__state=ReplicaState.AVAILABLE)
+        .values_list("dataset_id", flat=True)
+        .distinct()
+    )
+    found = {d for d in with_replica if d in dataset_ids}
+    return found | {c for m in with_replica for c in members.get(m, ())}
 
 
 # --- the preview ----------------------------------------------------------------------------------------------

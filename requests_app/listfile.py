@@ -86,6 +86,19 @@ def decode_upload(data: bytes) -> str:
 
 def parse_listfile(text: str) -> ListFileRequest:
     """The request a list file describes; raise ListFileError listing every problem in it."""
+    request, errors = read_listfile(text)
+    if errors:
+        raise ListFileError(errors)
+    return request
+
+
+def read_listfile(text: str) -> tuple[ListFileRequest, list[tuple[int, str]]]:
+    """The request a list file describes and every problem in it, (line number, message) in line order.
+
+    With problems, the request holds what the valid lines say (group and ptag '' when missing or invalid; only
+    the ds lines that read, with the formats not already asked for), so that the catalog can be asked about
+    them too and a file is fixed in one go. Raises ListFileError only for input that is not text at all.
+    """
     if not isinstance(text, str):
         raise ListFileError([(0, f"a list file must be text, got {type(text).__name__}: decode it first")])
     reader = _Reader()
@@ -165,24 +178,27 @@ class _Reader:
             return
         if self.formats is None:
             return
+        new = []
         for data_format in self.formats:
             key = (dataset.name, dataset.is_container, data_format)
             first = self.requested.setdefault(key, line)
             if first != line:
                 self.errors.append((line, f"ds {_show(value)}: {data_format} already requested on line {first}"))
-        self.slices.append(ListFileSlice(value, self.formats, line))
+            else:
+                new.append(data_format)
+        if new:  # a file without errors has every format here
+            self.slices.append(ListFileSlice(value, tuple(new), line))
 
-    def finish(self) -> ListFileRequest:
+    def finish(self) -> tuple[ListFileRequest, list[tuple[int, str]]]:
         self._check_formats_used()
         for key, example in (("group", "group:PHYS-SUSY"), ("tag", "tag:p1872")):
             if key not in self.seen:
                 self.errors.append((0, f"no '{key}' line: expected e.g. {example}"))
         if not self.ds_lines:
             self.errors.append((0, "no 'ds' line: the file names no input dataset"))
-        if self.errors:
-            raise ListFileError(self.errors)
-        values = {key: value for key, value in self.values.items() if key != "tag"}
-        return ListFileRequest(**values, ptag=self.values["tag"], slices=tuple(self.slices))
+        values = {"group": "", **{key: value for key, value in self.values.items() if key != "tag"}}
+        request = ListFileRequest(**values, ptag=self.values.get("tag", ""), slices=tuple(self.slices))
+        return request, sorted(self.errors, key=lambda error: error[0])
 
 
 def _show(value: str, limit: int = 80) -> str:

@@ -14,7 +14,7 @@ from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 
 from catalog.models import Dataset, DatasetStatus
-from catalog.naming import DatasetNameError, merged_dataset_name, output_dataset_name, parse_dataset_name, task_name
+from catalog.naming import DatasetNameError, merged_dataset_name, parse_dataset_name, task_names
 from deft import notifications
 from deft.bulk import bulk_insert
 from monitoring import rollups
@@ -158,8 +158,9 @@ def register_slices(request: ProductionRequest, slice_ids: list[int]) -> BatchRe
             result.messages.append(f"slice {s.position} ({s.dataset_name}): {error}")
             continue
         result.slices += 1
-    task_ids = bulk_insert(ProductionTask, [task for task, _ in planned])
-    rollups.on_tasks_created(ProductionTask.objects.filter(pk__in=task_ids))  # the dashboards count them at once
+    task_rows = [task for task, _ in planned]
+    task_ids = bulk_insert(ProductionTask, task_rows)
+    rollups.on_task_rows_created(task_rows)  # the dashboards count them at once
     _create_outputs(task_ids, [outputs for _, outputs in planned])
     result.tasks = len(task_ids)
     return result
@@ -172,12 +173,13 @@ def plan_slice(request: ProductionRequest, s: SliceRow, *, events: dict[int, int
     priority = s.priority if s.priority is not None else request.priority
     planned = []
     for formats in [list(s.formats)] if s.train else [[f] for f in s.formats]:
+        name, output_names = task_names(input_name, ptag=s.ptag, formats=formats)
         task = {
             "request_id": request.pk,
             "slice_id": s.pk,
             "group_id": request.group_id,
             "project": source.project,
-            "name": task_name(input_name, ptag=s.ptag, formats=formats),
+            "name": name,
             "input_dataset_id": s.dataset_id,
             "ptag_id": s.ptag_id,
             "formats": formats,
@@ -191,8 +193,7 @@ def plan_slice(request: ProductionRequest, s: SliceRow, *, events: dict[int, int
             "max_failures": DEFAULT_MAX_FAILURES,
             "memory_mb": s.memory_mb,
         }
-        outputs = [(f, output_dataset_name(input_name, ptag=s.ptag, data_format=f)) for f in formats]
-        planned.append((task, outputs))
+        planned.append((task, list(zip(formats, output_names, strict=True))))
     return planned
 
 
@@ -231,12 +232,12 @@ def _create_outputs(task_ids: list[int], outputs: list[list[tuple[str, str]]]) -
 def _dataset_row(name: str) -> dict:
     """A catalog row for an output: its name's parts as fields, open until the task fills it."""
     # The merged name is output name + '_tidNNNNNNNN_00': its parts are the output's, which we split without
-    # a regex pass (the name was checked by merged_dataset_name already).
+    # a regex pass (the name was checked by merged_dataset_name already). A period container's has no number.
     project, number, physics_short, prod_step, data_type, tags = name.split(".")
     return {
         "name": name,
         "project": project,
-        "number": int(number),
+        "number": int(number) if number.isdigit() else None,
         "physics_short": physics_short,
         "prod_step": prod_step,
         "data_type": data_type,

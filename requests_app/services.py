@@ -113,6 +113,14 @@ def resolve_datasets(names: list[str]) -> dict[str, Dataset]:
 
 def validate(spec: RequestSpec, *, actor) -> dict[str, Dataset]:
     """Check a spec as a whole; raise RequestInvalid listing every problem. Returns the resolved datasets."""
+    problems, datasets = spec_problems(spec, actor=actor)
+    if problems:
+        raise RequestInvalid(problems)
+    return datasets
+
+
+def spec_problems(spec: RequestSpec, *, actor) -> tuple[list[tuple[object, str]], dict[str, Dataset | None]]:
+    """Every problem of a spec, (line or field, message); and its datasets resolved in the catalog."""
     problems: list[tuple[object, str]] = []
     if spec.group is not None and not permissions.can(actor, "create_request", group_id=spec.group.pk):
         problems.append(("group", f"you do not manage {spec.group}: you may request only for your own groups"))
@@ -129,9 +137,7 @@ def validate(spec: RequestSpec, *, actor) -> dict[str, Dataset]:
     if len(spec.destination) > 255:
         problems.append(("destination", "at most 255 characters"))
     datasets = _check_datasets(spec, problems)
-    if problems:
-        raise RequestInvalid(problems)
-    return datasets
+    return problems, datasets
 
 
 def _format_problems(spec: RequestSpec) -> list[tuple[object, str]]:
@@ -335,21 +341,22 @@ LISTFILE_FIELDS = {"group": "group", "ptag": "tag", "priority": "priority", "for
 
 
 def request_import(*, actor, text: str, comment: str = "imported from a list file") -> ProductionRequest:
-    """A draft request from a legacy list file; every problem comes back with its line number, nothing written."""
-    from .listfile import ListFileError, parse_listfile
+    """A draft request from a legacy list file; nothing is written if anything is wrong.
+
+    Every problem comes back at once with its line number: the file's own (syntax) errors, and what the catalog
+    says of the lines that read — unknown group, p-tag or dataset, a format the p-tag does not write, an input
+    without an available replica, a task that would duplicate a live task (approval would refuse it).
+    """
+    from .listfile import read_listfile
 
     permissions.require(actor, "import")
-    try:
-        parsed = parse_listfile(text)
-    except ListFileError as error:
-        raise RequestInvalid(list(error.errors)) from None
+    parsed, problems = read_listfile(text)
     lines, formats_at = _key_lines(text)
-    group = PhysicsGroup.objects.filter(name=parsed.group).first()
-    ptag = PTag.objects.filter(name=parsed.ptag).first()
-    problems = []
-    if group is None:
+    group = PhysicsGroup.objects.filter(name=parsed.group).first() if parsed.group else None
+    ptag = PTag.objects.filter(name=parsed.ptag).first() if parsed.ptag else None
+    if parsed.group and group is None:
         problems.append((lines.get("group", 0), f"unknown group {parsed.group!r}"))
-    if ptag is None:
+    if parsed.ptag and ptag is None:
         problems.append((lines.get("tag", 0), f"unknown p-tag {parsed.ptag!r}"))
     spec = RequestSpec(
         group=group,
@@ -362,13 +369,35 @@ def request_import(*, actor, text: str, comment: str = "imported from a list fil
         priority=DEFAULT_PRIORITY if parsed.priority is None else parsed.priority,
         project=parsed.project,
     )
-    try:
-        validate(spec, actor=actor)
-    except RequestInvalid as invalid:
-        problems += [(_line_of(where, lines), message) for where, message in invalid.problems]
+    syntax_errors = bool(problems)
+    found, datasets = spec_problems(spec, actor=actor)
+    for where, message in found:
+        if syntax_errors and where == "datasets":
+            continue  # no ds line read: the file's own errors already say why
+        problems.append((_line_of(where, lines), message))
+    problems += _input_problems(spec, datasets)
     if problems:
         raise RequestInvalid(sorted(problems, key=lambda p: p[0]))
     return request_create(actor=actor, spec=spec, comment=comment)
+
+
+def _input_problems(spec: RequestSpec, datasets: dict[str, Dataset | None]) -> list[tuple[int, str]]:
+    """Known inputs that cannot make their tasks: no available replica, or a duplicate of a live task."""
+    from .checks import live_tasks, replicated
+
+    known = [(piece, datasets[piece.dataset]) for piece in spec.slices if datasets.get(piece.dataset) is not None]
+    ids = {dataset.pk for _, dataset in known}
+    readable = replicated(ids)
+    live = live_tasks(ids, [spec.ptag.pk]) if spec.ptag is not None else {}
+    problems = []
+    for piece, dataset in known:
+        if dataset.pk not in readable:
+            problems.append((piece.line, f"dataset {piece.dataset} has no available replica"))
+        for data_format in piece.formats:
+            if spec.ptag is not None and (hit := live.get((dataset.pk, spec.ptag.pk, data_format))):
+                message = f"{piece.dataset} with {spec.ptag} {data_format} duplicates live task {hit[0]} ({hit[1]})"
+                problems.append((piece.line, message))
+    return problems
 
 
 def _line_of(where, lines: dict[str, int]) -> int:

@@ -1,9 +1,12 @@
 """Dataset names: parsing real and generated names, and the names derived for outputs and tasks."""
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from catalog import naming
 from catalog.naming import (
     DatasetName,
     DatasetNameError,
@@ -16,6 +19,7 @@ from catalog.naming import (
 
 TTBAR = "mc14_8TeV.117050.PowhegPythia_P2011C_ttbar.merge.AOD.e1727_s1933_s1911_r5591_r5625"
 MUONS = "data12_8TeV.00200842.physics_Muons.merge.AOD.r4065_p1278"
+PERIOD = "data12_8TeV.periodB.physics_Muons.PhysCont.AOD.repro14_v01/"  # as deft/demo.py seeds it
 
 
 def test_parses_an_mc_dataset_name():
@@ -76,6 +80,8 @@ def test_recognises_an_unmerged_dataset():
         ("mc14_8TeV.12a.ttbar.merge.AOD.e1", "dataset number '12a' is not a number"),
         ("mc14_8TeV.１２.ttbar.merge.AOD.e1", "is not a number"),  # full-width digits are not digits here
         ("mc14_8TeV..ttbar.merge.AOD.e1", "number is empty"),
+        ("data12_8TeV.period.physics_Muons.PhysCont.AOD.r1", "dataset number 'period' is not a number"),
+        ("data12_8TeV.periodB-2.physics_Muons.PhysCont.AOD.r1", "nor a data period such as periodB"),
         ("14mc.1.ttbar.merge.AOD.e1", "project '14mc'"),
         ("mc14.1.tt bar.merge.AOD.e1", "physics short name 'tt bar'"),
         ("mc14.1.ttbar.merge.AOD.e1__r2", "tag chain 'e1__r2'"),
@@ -105,7 +111,7 @@ def dataset_names(draw):
     return DatasetName(
         project=draw(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,15}", fullmatch=True)),
         number=0,  # filled in below from the text, as the parser does
-        number_text=draw(st.from_regex(r"[0-9]{1,8}", fullmatch=True)),
+        number_text=draw(st.from_regex(r"[0-9]{1,8}|period[A-Za-z0-9]{1,12}", fullmatch=True)),
         physics_short=draw(_word),
         prod_step=draw(_word),
         data_type=draw(_word),
@@ -120,8 +126,31 @@ def dataset_names(draw):
 def test_a_generated_name_reads_back_into_its_parts(expected):
     text = str(expected)
     parsed = parse_dataset_name(text)
-    assert parsed == DatasetName(**{**expected.__dict__, "number": int(expected.number_text)})
+    number = None if expected.number_text.startswith("period") else int(expected.number_text)
+    assert parsed == DatasetName(**{**expected.__dict__, "number": number})
     assert str(parsed) == text
+    assert parsed.period == (expected.number_text.removeprefix("period") if number is None else None)
+
+
+_part_text = st.sampled_from(["mc14", "0042", "periodB", "period", "AOD", "e1_r2", "um", "x-1", "", "a b", "p:1/"])
+
+
+@given(st.lists(_part_text, min_size=5, max_size=7).map(".".join) | st.text(alphabet="aZ09_-. :/p", max_size=30))
+def test_a_name_reads_exactly_when_each_part_follows_its_rule(text):
+    """The one-pass parser accepts what the part-by-part rules (which explain refusals) accept, nothing else."""
+    try:
+        naming._split_decorations(text)
+        bare = naming._split_decorations(text)[1]
+        naming._explain(bare)
+        by_parts = len(bare) <= naming.MAX_NAME_LENGTH
+    except DatasetNameError:
+        by_parts = False
+    try:
+        parse_dataset_name(text)
+        parsed = True
+    except DatasetNameError:
+        parsed = False
+    assert parsed == by_parts
 
 
 @given(st.text())
@@ -132,6 +161,37 @@ def test_any_text_is_a_name_or_a_dataset_name_error(text):
         assert str(error)
     else:
         assert str(parsed) == text
+
+
+@given(dataset_names(), st.from_regex(r"p[0-9]{1,5}", fullmatch=True), _word, st.integers(1, 10**8))
+def test_derived_names_read_back_with_the_input_parts_the_format_and_the_ptag(source, ptag, data_format, task_id):
+    source = dataclasses.replace(source, is_unmerged=False)
+    output = parse_dataset_name(output_dataset_name(str(source), ptag=ptag, data_format=data_format))
+    kept = ("project", "number_text", "physics_short", "period")
+    assert [getattr(output, k) for k in kept] == [getattr(parse_dataset_name(str(source)), k) for k in kept]
+    assert (output.data_type, output.tags, output.task_id) == (data_format, f"{source.tags_without_tid}_{ptag}", None)
+    assert output.prod_step == (source.prod_step if output.period is not None else "deriv")
+    assert not (output.is_container or output.is_unmerged or output.scope)
+    merged = parse_dataset_name(merged_dataset_name(output.name, task_id=task_id))
+    assert (merged.task_id, merged.tags_without_tid) == (task_id, output.tags)
+    assert task_name(str(source), ptag=ptag, formats=[data_format]) == output.name
+
+
+def test_parses_a_period_container():
+    name = parse_dataset_name(PERIOD)
+    assert (name.project, name.number, name.number_text, name.period) == ("data12_8TeV", None, "periodB", "B")
+    assert (name.prod_step, name.data_type, name.tags, name.is_container) == ("PhysCont", "AOD", "repro14_v01", True)
+    assert str(name) == PERIOD
+
+
+def test_a_period_container_derives_period_container_names():
+    """ATLAS names a period's derivation like data15_13TeV.periodD.physics_Main.PhysCont.DAOD_EXOT2.grp15_v01_p2425."""
+    output = output_dataset_name(PERIOD, ptag="p1872", data_format="DAOD_SUSY1")
+    assert output == "data12_8TeV.periodB.physics_Muons.PhysCont.DAOD_SUSY1.repro14_v01_p1872"
+    assert merged_dataset_name(output, task_id=42) == f"{output}_tid00000042_00"
+    assert task_name(PERIOD, ptag="p1872", formats=["DAOD_SUSY1", "DAOD_SUSY2"]) == (
+        "data12_8TeV.periodB.physics_Muons.PhysCont.DAOD_SUSY1_SUSY2.repro14_v01_p1872"
+    )
 
 
 def test_output_name_appends_the_ptag_and_takes_the_format_and_deriv_step():

@@ -297,6 +297,7 @@ def requests(draw):
     )
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # generation is slow on a loaded machine, not wrong
 @given(requests())
 def test_a_generated_request_survives_a_round_trip(request):
     assert parse_listfile(format_listfile(request)) == request

@@ -172,3 +172,32 @@ def test_preview_lists_tasks_jobs_sizes_destination_and_problems(waiting, ptag, 
     assert body["totals"]["output_bytes"] == {"DAOD_SUSY1": 60_000_000, "DAOD_SUSY2": 60_000_000}
     assert body["destination"]["endpoint"] == group_disk.name
     assert any("duplicates live task" in p["problem"] and p["slice"] == 1 for p in body["problems"])
+
+
+def test_a_period_container_previews_without_naming_problems_and_registers_period_names(
+    susy, susy_manager, prodmgr, ptag, aods, api_for
+):
+    """The demo's period containers (deft/demo.py) are real ATLAS names: their tasks and outputs are named."""
+    period = "data12_8TeV.periodB.physics_Muons.PhysCont.AOD.repro14_v01/"
+    container = DatasetFactory(name=period, project="data12_8TeV", prod_step="PhysCont", is_container=True)
+    container.members.add(*aods)
+    spec = services.RequestSpec(
+        group=susy, description="period", ptag=ptag, slices=[services.SliceSpec(period, ("DAOD_SUSY1", "DAOD_SUSY2"))]
+    )
+    request = services.request_create(actor=susy_manager, spec=spec)
+    services.request_send(request=request, actor=susy_manager)
+    body = api_for(prodmgr).get(f"/api/requests/{request.pk}/preview/").json()
+    assert body["problems"] == []
+    expected_task = "data12_8TeV.periodB.physics_Muons.PhysCont.DAOD_SUSY1.repro14_v01_p1872"
+    assert [t["name"] for t in body["tasks"]] == [expected_task, expected_task.replace("SUSY1", "SUSY2")]
+    run_registration(services.request_approve(request=request, actor=prodmgr).pk)
+    task = ProductionTask.objects.get(request=request, formats=["DAOD_SUSY1"])
+    assert (task.name, task.events_total) == (expected_task, 30_000)
+    output = TaskDataset.objects.select_related("dataset").get(task=task).dataset
+    assert output.name == f"{expected_task}_tid{task.pk:08d}_00"
+    assert (output.project, output.number, output.prod_step, output.data_type) == (
+        "data12_8TeV",
+        None,
+        "PhysCont",
+        "DAOD_SUSY1",
+    )

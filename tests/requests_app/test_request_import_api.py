@@ -82,3 +82,45 @@ def test_other_groups_manager_is_told_on_the_group_line(api_as, ptag, aods):
     response = api_as("other_group_manager").post(URL, data=listfile_for(aods), content_type="text/plain")
     assert response.status_code == 400
     assert response.json()["problems"][0]["line"] == 1
+
+
+def test_syntax_and_catalog_errors_come_back_together_each_on_its_line(api_as, ptag, aods):
+    """A file with a bad line is still checked against the catalog: one answer lists everything to fix."""
+    from tests.factories import DatasetFactory, ProductionTaskFactory
+
+    unreplicated = DatasetFactory(number=117060, events=10_000, files=1)
+    running = ProductionTaskFactory(input_dataset=aods[1], ptag=ptag, formats=["DAOD_SUSY1"], status="running")
+    text = "\n".join(
+        [
+            "group:PHYS-SUSY",  # 1
+            "tag:p1872",  # 2
+            "priority:lots",  # 3: syntax
+            "formats:DAOD_SUSY1",  # 4
+            f"ds:{aods[0].name}",  # 5: fine
+            "ds:not a dataset",  # 6: syntax
+            "ds:mc14_8TeV.999999.Nope.merge.AOD.e1_r2",  # 7: not in the catalog
+            f"ds:{unreplicated.name}",  # 8: no replica
+            f"ds:{aods[1].name}",  # 9: duplicates a live task
+            "bogus",  # 10: syntax
+        ]
+    )
+    before = row_counts()
+    response = api_as("group_manager").post(URL, data=text, content_type="text/plain")
+    assert response.status_code == 400
+    problems = [(p["line"], p["message"]) for p in response.json()["problems"]]
+    lines = [line for line, _ in problems]
+    assert lines == sorted(lines) and set(lines) == {3, 6, 7, 8, 9, 10}, problems
+    said = dict(problems)
+    assert "not in the catalog" in said[7]
+    assert "no available replica" in said[8]
+    assert f"duplicates live task {running.pk}" in said[9]
+    assert row_counts() == before
+
+
+def test_a_formats_line_the_ptag_does_not_write_is_named_next_to_syntax_errors(api_as, ptag, aods):
+    text = listfile_for(aods[:1], formats="DAOD_HIGG2D1", extra="train:maybe")
+    response = api_as("group_manager").post(URL, data=text, content_type="text/plain")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert any(e.startswith("line 4:") and "train" in e for e in errors), errors
+    assert any(e.startswith("line 5:") and "DAOD_HIGG2D1 not written by p1872" in e for e in errors), errors
