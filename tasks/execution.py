@@ -10,14 +10,14 @@ unmerged files the merge read are deleted. A failed job is classified and its in
 from collections import Counter, defaultdict
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Dataset, File, Replica, ReplicaState, StorageEndpoint, TokenType
+from deft.bulk import bulk_insert_values
 
 from . import errors
-from .bulk import insert_rows
 from .executors.base import JobUpdate
 from .jobstate import jobs_create, jobs_move
 from .models import Job, JobOutput, JobType, ProductionTask, TaskDataset
@@ -80,10 +80,10 @@ def outputs_record(*, updates: list[JobUpdate]) -> None:
             files.append((datasets[task_id, out.format, merged], out.lfn, out.bytes, out.events, []))
             kept.append(len(outputs) - 1)
             places.append(endpoints.get((site_id, TokenType.DATADISK if merged else TokenType.PRODDISK)))
-    file_ids = insert_rows(File, FILE_FIELDS, files)
+    file_ids = bulk_insert_values(File, FILE_FIELDS, files)
     for index, file_id in zip(kept, file_ids, strict=True):
         outputs[index][6] = file_id
-    insert_rows(JobOutput, OUTPUT_FIELDS, [tuple(o) for o in outputs])
+    bulk_insert_values(JobOutput, OUTPUT_FIELDS, [tuple(o) for o in outputs])
     replicas_add(
         [(file_id, file[2], endpoint) for file_id, file, endpoint in zip(file_ids, files, places, strict=True)]
     )
@@ -128,7 +128,7 @@ def replicas_add(placed: list[tuple[int, int, StorageEndpoint | None]]) -> None:
     placed = [(file_id, size, endpoint) for file_id, size, endpoint in placed if endpoint is not None]
     now = timezone.now()
     rows = [(file_id, endpoint.pk, ReplicaState.AVAILABLE, now) for file_id, _, endpoint in placed]
-    insert_rows(Replica, ("file_id", "endpoint_id", "state", "created"), rows)
+    bulk_insert_values(Replica, ("file_id", "endpoint_id", "state", "created"), rows)
     used: Counter = Counter()
     for _, size, endpoint in placed:
         used[endpoint.pk] += size
@@ -141,6 +141,17 @@ def datasets_add(files: list[tuple[int, int, int]]) -> None:
     totals: dict[int, Counter] = defaultdict(Counter)
     for dataset_id, size, events in files:
         totals[dataset_id].update(files=1, events=events, bytes=size)
+    if connection.vendor == "postgresql" and len(totals) > 1:  # one statement, rows locked in id order
+        ids, table = sorted(totals), Dataset._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+            cursor.execute(
+                f"UPDATE {table} AS d SET files = d.files + v.files, events = d.events + v.events, "
+                "bytes = d.bytes + v.bytes FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+                "AS v(id, files, events, bytes) WHERE d.id = v.id",
+                [ids, *([totals[pk][f] for pk in ids] for f in ("files", "events", "bytes"))],
+            )
+        return
     for dataset_id, t in sorted(totals.items()):
         Dataset.objects.filter(pk=dataset_id).update(
             files=F("files") + t["files"], events=F("events") + t["events"], bytes=F("bytes") + t["bytes"]

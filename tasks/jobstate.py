@@ -8,14 +8,15 @@ cannot both count its move.
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from operator import attrgetter
 
 from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from deft.bulk import bulk_insert_values
 from monitoring import rollups
 
-from .bulk import COPY_THRESHOLD, insert_rows
 from .models import Job, JobType, ProductionTask
 from .states import JOB_MOVES, TASK_MOVES, JobStatus
 
@@ -64,30 +65,32 @@ def update_counters_at_once(deltas: dict[int, Counter]) -> None:
 
 
 def jobs_create(*, jobs: list[Job], batch_size: int = 5000) -> list[Job]:
-    """Insert new jobs (status `defined`) and count them on their tasks."""
-    with transaction.atomic():
-        if connection.vendor == "postgresql" and len(jobs) >= COPY_THRESHOLD:
-            created = copy_jobs(jobs)
-        else:
+    """Insert new jobs (status `defined`) and count them on their tasks; the objects get their ids."""
+    if not jobs:
+        return []
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
             created = Job.objects.bulk_create(jobs, batch_size=batch_size)
-        deltas: dict[int, Counter] = defaultdict(Counter)
-        for job in created:
-            deltas[job.task_id][COUNTER_OF[job.status]] += 1
-        apply_task_deltas(deltas)
-    return created
-
-
-def copy_jobs(jobs: list[Job]) -> list[Job]:
-    """Insert jobs with COPY; the objects get their ids, as from bulk_create."""
+            apply_task_deltas(deltas_of_new(created))
+        return created
     now = timezone.now()
     for job in jobs:
         job.created = job.updated = now
-    fields = [f.attname for f in Job._meta.concrete_fields if f.attname != "id"]
-    ids = insert_rows(Job, fields, [tuple(getattr(job, f) for f in fields) for job in jobs])
+    fields = [f.attname for f in Job._meta.concrete_fields if not f.primary_key]
+    with transaction.atomic():
+        ids = bulk_insert_values(Job, fields, list(map(attrgetter(*fields), jobs)))  # one C call per job
+        apply_task_deltas(deltas_of_new(jobs))
     for job, pk in zip(jobs, ids, strict=True):
         job.pk = pk
         job._state.adding, job._state.db = False, "default"
     return jobs
+
+
+def deltas_of_new(jobs: list[Job]) -> dict[int, Counter]:
+    deltas: dict[int, Counter] = defaultdict(Counter)
+    for (task_id, status), n in Counter(map(attrgetter("task_id", "status"), jobs)).items():
+        deltas[task_id][COUNTER_OF[status]] += n
+    return deltas
 
 
 def jobs_move(

@@ -105,14 +105,21 @@ class JobType(models.TextChoices):
 class Job(models.Model):
     """One unit of grid work in a task: a derivation over some lumiblocks, or a merge of unmerged outputs."""
 
-    task = models.ForeignKey(ProductionTask, on_delete=models.CASCADE, related_name="jobs")
+    # Foreign keys and dates without an index of their own: the (task, status), (site, status) and
+    # (status, ended_at) indexes below lead with them, and every index is written for each of the tens of
+    # thousands of jobs a task creates (and, for statuses, on every move: those UPDATEs are never HOT).
+    task = models.ForeignKey(ProductionTask, on_delete=models.CASCADE, related_name="jobs", db_index=False)
     job_type = models.CharField("step", max_length=8, choices=JobType.choices, default=JobType.DERIV)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.DEFINED)
     attempt = models.PositiveIntegerField(default=1)
+    # On PostgreSQL its uniqueness is a partial index (migration 0006): new jobs, which have no previous
+    # attempt, add no entry to it.
     previous = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_attempt"
     )
-    site = models.ForeignKey("catalog.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    site = models.ForeignKey(
+        "catalog.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs", db_index=False
+    )
     priority = models.PositiveIntegerField(default=560)
     memory_mb = models.PositiveIntegerField(default=2000)
     # Deriv jobs: [[lfn, run, lumiblock, events], ...]. Merge jobs read JobOutputs (merged_into).
@@ -126,7 +133,7 @@ class Job(models.Model):
     # How the error was classified when the job failed (kept, so later rule changes never rewrite history).
     error_original_code = models.IntegerField(null=True, blank=True, help_text="the code before a rule rewrote it")
     error_rule = models.ForeignKey(
-        "tasks.ErrorRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "tasks.ErrorRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     error_dry_run_rules = models.JSONField(default=list, blank=True, help_text="ids of dry-run rules that matched")
     software_failures = models.PositiveIntegerField(default=0, help_text="software failures of this input so far")
@@ -135,7 +142,7 @@ class Job(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
     not_before = models.DateTimeField(null=True, blank=True, help_text="a retry asked to wait: not brokered before")
     executor_due = models.DateTimeField(
         null=True, blank=True, help_text="when the backend expects the job to end (the simulated grid's clock)"
@@ -145,9 +152,15 @@ class Job(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["task", "status"], name="job_task_status"),
-            models.Index(fields=["site", "status"], name="job_site_status"),
+            # Partial on what new jobs lack (no site, not ended, no rule): creating a job writes only the
+            # primary key, job_task_status and job_active. Queries naming a site, an end window or a rule
+            # imply the condition, so they still use these.
+            models.Index(fields=["site", "status"], name="job_site_status", condition=Q(site__isnull=False)),
             models.Index(fields=["status", "priority"], name="job_active", condition=Q(status__in=sorted(JOB_ACTIVE))),
-            models.Index(fields=["status", "ended_at"], name="job_status_ended"),  # error summaries by window
+            models.Index(  # error summaries by window
+                fields=["status", "ended_at"], name="job_status_ended", condition=Q(ended_at__isnull=False)
+            ),
+            models.Index(fields=["error_rule"], name="job_error_rule", condition=Q(error_rule__isnull=False)),
         ]
 
     def __str__(self):
@@ -162,7 +175,7 @@ class JobOutput(models.Model):
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="outputs")
     format = models.CharField(max_length=64)
-    lfn = models.CharField(max_length=255, unique=True)
+    lfn = models.CharField(max_length=255)  # unique by a constraint: `unique=True` adds a LIKE index nobody uses
     merged = models.BooleanField(default=False)
     bytes = models.BigIntegerField(default=0)
     events = models.BigIntegerField(default=0)
@@ -179,6 +192,7 @@ class JobOutput(models.Model):
                 condition=Q(merged=False, merged_into__isnull=True),
             ),
         ]
+        constraints = [models.UniqueConstraint(fields=["lfn"], name="output_lfn_unique")]
 
     def __str__(self):
         return self.lfn
