@@ -184,3 +184,66 @@ def test_an_abort_racing_with_job_updates_leaves_no_active_job_under_an_aborted_
     tasks_abort_settle(task_ids=ids)
     assert set(ProductionTask.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"aborted"}
     assert_counters_equal_a_recount(ids)
+
+
+def wait_for_a_lock_waiter(cursor, timeout=30):
+    """Until another backend of this database waits for a row lock (the abort, on the task this test holds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # pg_stat_activity is read once per transaction otherwise
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND wait_event_type = 'Lock'"
+        )
+        if cursor.fetchone()[0]:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_created_while_the_abort_runs_is_cancelled_by_the_abort_itself(prodmgr, executor):
+    """A failing job's transaction makes its retry after the abort's cancel took its snapshot, and commits while
+    the abort waits for the task: the abort sees the retry once it holds the task, and cancels it."""
+    from django.db import transaction
+
+    from tasks.execution import job_updates_apply
+    from tasks.executors import JobUpdate
+
+    tasks = make_tasks(3, status="running")
+    add_jobs(tasks, defined=2, running=2)
+    ids = [t.pk for t in tasks]
+    failing = Job.objects.filter(task_id=ids[1], status="running").order_by("pk").first()
+    made, waited, problems = threading.Event(), [], []
+
+    def fail_and_retry():
+        try:
+            with transaction.atomic():
+                report = job_updates_apply(updates=[JobUpdate(failing.pk, "failed", "pilot", 1099, "stage-in failed")])
+                assert report["retried"] == 1, report
+                made.set()
+                with connection.cursor() as cursor:  # hold the task until the abort waits for it, then commit
+                    waited.append(wait_for_a_lock_waiter(cursor))
+        except Exception as exc:  # reported by the main thread
+            problems.append(exc)
+            made.set()
+        finally:
+            connection.close()
+
+    creator = threading.Thread(target=fail_and_retry)
+    creator.start()
+    assert made.wait(30)
+    op = operation_start(actor=prodmgr, action="abort", task_ids=ids, comment="bad cache")
+    op = operation_run(operation_id=op.pk)
+    creator.join(30)
+    assert (problems, waited) == ([], [True])
+
+    retry = Job.objects.get(previous=failing)
+    assert (op.status, op.done) == ("done", 3)
+    assert retry.status == "cancelled"
+    active = Job.objects.filter(task_id__in=ids, status__in=["defined", "assigned", "running"])
+    assert not active.exclude(status="running").exists()
+    assert set(active.values_list("pk", flat=True)) <= set(executor.killed)
+    assert set(ProductionTask.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"toabort"}
+    assert_counters_equal_a_recount(ids)
