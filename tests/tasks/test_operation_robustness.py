@@ -152,7 +152,12 @@ def move_jobs_randomly(job_ids, stop, errors):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_an_abort_racing_with_job_updates_leaves_no_active_job_under_an_aborted_task(prodmgr, executor, settings):
+def test_an_abort_racing_with_job_updates_leaves_no_active_job_under_an_aborted_task(
+    prodmgr, executor, settings, own_queue
+):
+    # own_queue: the operation is queued where no worker listens, so only this process runs it. Without it, the
+    # session's real worker (left by earlier tests) ran some batches too and killed through its own executor,
+    # which is why this test used to fail "sometimes" in a full run.
     settings.DEFT_OPERATION_BATCH_SIZE = 25
     tasks = make_tasks(300, status="running")
     add_jobs(tasks, defined=2, assigned=3, running=3, finished=2)
@@ -201,7 +206,7 @@ def wait_for_a_lock_waiter(cursor, timeout=30):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_retry_created_while_the_abort_runs_is_cancelled_by_the_abort_itself(prodmgr, executor):
+def test_a_retry_created_while_the_abort_runs_is_cancelled_by_the_abort_itself(prodmgr, executor, own_queue):
     """A failing job's transaction makes its retry after the abort's cancel took its snapshot, and commits while
     the abort waits for the task: the abort sees the retry once it holds the task, and cancels it."""
     from django.db import transaction
