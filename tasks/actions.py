@@ -26,8 +26,15 @@ from deft import permissions
 from deft.models import AuditEvent, PhysicsGroup
 
 from .filtersets import TaskFilterSet
-from .jobstate import jobs_cancel_of_tasks, jobs_set_of_tasks, tasks_move, tasks_move_counting
-from .models import Job, Operation, ProductionTask
+from .jobstate import (
+    jobs_cancel_of_tasks,
+    jobs_running_of_tasks,
+    jobs_set_of_tasks,
+    tasks_move,
+    tasks_move_counting,
+    tasks_move_counting_rows,
+)
+from .models import Operation, ProductionTask
 from .states import OPERATION_MOVES, TASK_ACTIVE, TASK_FINAL, TASK_MOVES, TASK_RETRYABLE, JobStatus, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -444,24 +451,37 @@ def locked_candidates(task_ids: list[int], action: str, **extra) -> list[int]:
     return list(qs.order_by("pk").values_list("pk", flat=True))
 
 
-def running_jobs(task_ids: list[int]) -> list[int]:
-    if not task_ids:
-        return []
-    return list(Job.objects.filter(task_id__in=task_ids, status=JobStatus.RUNNING).values_list("pk", flat=True))
-
-
 def without_active_jobs(task_ids: list[int]) -> list[int]:
     qs = ProductionTask.objects.filter(pk__in=task_ids, jobs_defined=0, jobs_assigned=0, jobs_running=0)
     return list(qs.values_list("pk", flat=True))
 
 
 def abort_batch(batch: list[int], op: Operation) -> BatchResult:
-    # Jobs first, then tasks: the lock order of jobs_move, so an abort and the executor never deadlock.
-    todo = candidates(batch, "abort")
-    deltas = jobs_cancel_of_tasks(task_ids=todo, statuses=NOT_RUNNING_JOBS, apply=False)
-    moved = tasks_move_counting(task_ids=todo, move="abort", deltas=deltas, idle_move="aborted")
+    """Jobs first, then tasks: the lock order of jobs_move, so an abort and the executor never deadlock.
+
+    A few statements per batch, whatever its size: cancel the waiting jobs of the abortable tasks (their
+    status read in the same statement), move the tasks with their counters (compare-and-set, `aborted` at
+    once when no job is left), then read the running jobs to kill once the tasks are locked.
+    """
+    sources = ACTION_SOURCES["abort"]
+    deltas = jobs_cancel_of_tasks(task_ids=batch, statuses=NOT_RUNNING_JOBS, apply=False, task_statuses=sources)
+    rows = tasks_move_counting_rows(task_ids=batch, move="abort", deltas=deltas, idle_move="aborted")
+    late = [pk for pk, _status, waiting in rows if waiting]
+    if late:
+        abort_late_jobs(late)
+    moved = {pk: status for pk, status, _ in rows}
     still_active = [pk for pk, status in moved.items() if status == TaskStatus.TOABORT]
-    return BatchResult(changed=sorted(moved), kill=running_jobs(still_active))
+    return BatchResult(changed=sorted(moved), kill=jobs_running_of_tasks(task_ids=still_active))
+
+
+def abort_late_jobs(task_ids: list[int]) -> None:
+    """Waiting jobs that a concurrent transaction created or brokered after the cancel's snapshot (a retry of a
+    job that just failed, a merge): cancelled now that this transaction holds their tasks, so no creator can
+    add more (creators lock the task and check its status first). Jobs another transaction holds are skipped
+    rather than waited for (a task lock is held: waiting for a job could deadlock with `jobs_move`); the
+    engine's abort pass stops those."""
+    jobs_cancel_of_tasks(task_ids=task_ids, statuses=NOT_RUNNING_JOBS, skip_locked=True)
+    tasks_abort_settle(task_ids=task_ids)
 
 
 def tasks_abort_settle(*, task_ids: list[int]) -> list[int]:
@@ -475,7 +495,7 @@ def finish_batch(batch: list[int], op: Operation) -> BatchResult:
         deltas = jobs_cancel_of_tasks(task_ids=todo, statuses=NOT_RUNNING_JOBS, apply=False)
         moved = sorted(tasks_move_counting(task_ids=todo, move="finish", deltas=deltas))
         ProductionTask.objects.filter(pk__in=moved).update(ended_at=timezone.now())
-        return BatchResult(changed=moved, kill=running_jobs(moved))
+        return BatchResult(changed=moved, kill=jobs_running_of_tasks(task_ids=moved))
     # Soft: no new jobs; the engine ends the task when its running jobs end. Tasks with none end now.
     marked = locked_candidates(batch, "finish", soft_finish=False)
     ProductionTask.objects.filter(pk__in=marked).update(soft_finish=True, updated=timezone.now())

@@ -13,6 +13,7 @@ run. When the data sites are merely full, the job waits for a slot there.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -21,11 +22,12 @@ from catalog.models import Replica, ReplicaState, Site, Tier
 from .executors import get_executor
 from .jobstate import jobs_move, tasks_move
 from .models import Job, JobOutput, JobType, ProductionTask
-from .states import JobStatus, TaskStatus
+from .states import TASK_FINAL, JobStatus, TaskStatus
 
 T1_ONLY_PRIORITY = 950
 T1_TIERS = frozenset({Tier.T0, Tier.T1})
 BROKERED_TASK_STATUSES = (TaskStatus.DEFINED, TaskStatus.RUNNING, TaskStatus.TORETRY)
+STOPPED_TASK_STATUSES = tuple(sorted({TaskStatus.TOABORT, *TASK_FINAL}))
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,15 @@ def jobs_broker(*, limit: int = 20_000) -> dict:
     jobs = jobs_to_broker(rows)
     chosen = broker(jobs, sites)
     by_site = {job_id: {"site_id": site_id} for job_id, site_id in chosen.items()}
-    moved = jobs_move(job_ids=list(chosen), move="assign", per_job=by_site)
+    with transaction.atomic():
+        moved = jobs_move(job_ids=list(chosen), move="assign", per_job=by_site)
+        # jobs_move locked the jobs' tasks: a task aborted since its jobs were read is seen now, and its jobs are
+        # cancelled before the grid is told to run them (the abort cancels what it sees; this is the rest).
+        stopped_jobs = Job.objects.filter(pk__in=moved, task__status__in=STOPPED_TASK_STATUSES)
+        stopped = set(stopped_jobs.values_list("pk", flat=True))
+        if stopped:
+            jobs_move(job_ids=sorted(stopped), move="cancel")
+            moved = [pk for pk in moved if pk not in stopped]
     if moved:
         get_executor().submit(moved)
         task_ids = {task_id for pk, task_id, *_ in rows if pk in set(moved)}

@@ -199,13 +199,24 @@ def tasks_move(*, task_ids: Iterable[int], move: str, values: dict | None = None
 # --- Set-based variants for bulk actions (issue 6): the same guarantees, a few statements per batch of tasks.
 
 
-def jobs_cancel_of_tasks(*, task_ids: list[int], statuses: Iterable[str], apply: bool = True) -> dict[int, Counter]:
+def jobs_cancel_of_tasks(
+    *,
+    task_ids: list[int],
+    statuses: Iterable[str],
+    apply: bool = True,
+    task_statuses: Iterable[str] | None = None,
+    skip_locked: bool = False,
+) -> dict[int, Counter]:
     """Cancel every job of these tasks that is in `statuses` (a subset of the cancel move's sources).
 
     Compare-and-set like `jobs_move`, and moves the task counters in the same transaction, but with a few
     statements for thousands of tasks instead of one UPDATE per task. Jobs are locked in primary-key order,
     as `jobs_move` locks them, so the two never deadlock. Returns the counter deltas per task; with
     `apply=False` the caller applies them in the same transaction (e.g. with `tasks_move_counting`).
+    `task_statuses` keeps only the tasks in those statuses (read in the same statement, without a lock: the
+    caller's compare-and-set on the tasks decides). `skip_locked` leaves alone the jobs another transaction
+    holds, for a caller that already holds task locks (it must never wait for a job lock, or it could
+    deadlock with `jobs_move`, which locks jobs before tasks).
     """
     statuses = sorted(set(statuses) & JOB_MOVES["cancel"].sources)
     if not task_ids or not statuses:
@@ -215,9 +226,11 @@ def jobs_cancel_of_tasks(*, task_ids: list[int], statuses: Iterable[str], apply:
     now = timezone.now()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            rows = _cancel_returning_postgres(task_ids, statuses, now)
+            rows = _cancel_returning_postgres(task_ids, statuses, now, task_statuses, skip_locked)
         else:  # SQLite takes one write lock for the whole database: read, then update, is already atomic.
             jobs = Job.objects.filter(task_id__in=task_ids, status__in=statuses)
+            if task_statuses is not None:
+                jobs = jobs.filter(task__status__in=sorted(task_statuses))
             rows = list(jobs.values_list("task_id", "status", "site_id").annotate(n=Count("id")).order_by())
             jobs.update(status=JobStatus.CANCELLED, updated=now, ended_at=now)
         deltas: dict[int, Counter] = defaultdict(Counter)
@@ -230,20 +243,43 @@ def jobs_cancel_of_tasks(*, task_ids: list[int], statuses: Iterable[str], apply:
     return deltas
 
 
-def _cancel_returning_postgres(task_ids, statuses, now) -> list[tuple[int, str, int | None, int]]:
-    job = Job._meta.db_table
+def _cancel_returning_postgres(
+    task_ids, statuses, now, task_statuses, skip_locked
+) -> list[tuple[int, str, int | None, int]]:
+    job, task = Job._meta.db_table, ProductionTask._meta.db_table
+    params = [list(task_ids), list(statuses)]
+    of_tasks = ""
+    if task_statuses is not None:
+        of_tasks = f"AND task_id IN (SELECT id FROM {task} WHERE id = ANY(%s) AND status = ANY(%s))"
+        params += [list(task_ids), sorted(str(s) for s in task_statuses)]
     sql = f"""
         WITH locked AS (
             SELECT id, task_id, status FROM {job}
-            WHERE task_id = ANY(%s) AND status = ANY(%s) ORDER BY id FOR UPDATE
+            WHERE task_id = ANY(%s) AND status = ANY(%s) {of_tasks}
+            ORDER BY id FOR UPDATE {"SKIP LOCKED" if skip_locked else ""}
         ), moved AS (
             UPDATE {job} j SET status = %s, updated = %s, ended_at = %s
             FROM locked WHERE j.id = locked.id RETURNING locked.task_id, locked.status, j.site_id
         )
         SELECT task_id, status, site_id, count(*) FROM moved GROUP BY task_id, status, site_id"""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(task_ids), list(statuses), JobStatus.CANCELLED, now, now])
+        cursor.execute(sql, [*params, str(JobStatus.CANCELLED), now, now])
         return cursor.fetchall()
+
+
+def jobs_running_of_tasks(*, task_ids: list[int]) -> list[int]:
+    """The running jobs of these tasks (to kill through the executor), read with one array parameter."""
+    if not task_ids:
+        return []
+    if connection.vendor != "postgresql":
+        jobs = Job.objects.filter(task_id__in=task_ids, status=JobStatus.RUNNING)
+        return list(jobs.values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Job._meta.db_table} WHERE task_id = ANY(%s) AND status = %s ORDER BY id",
+            [list(task_ids), str(JobStatus.RUNNING)],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def jobs_set_of_tasks(*, task_ids: list[int], statuses: Iterable[str], values: dict) -> int:
@@ -296,51 +332,63 @@ def tasks_move_counting(
     With `idle_move`, a moved task left with no active job goes on at once to that move's target (abort:
     `toabort` -> `aborted`). Deltas of tasks that did not move are still applied. Returns {task id: new status}.
     """
+    rows = tasks_move_counting_rows(task_ids=task_ids, move=move, deltas=deltas, idle_move=idle_move)
+    return {pk: new for pk, new, _waiting in rows}
+
+
+def tasks_move_counting_rows(
+    *, task_ids: list[int], move: str, deltas: dict[int, Counter], idle_move: str | None = None
+) -> list[tuple[int, str, int]]:
+    """`tasks_move_counting`, returning (task id, new status, defined + assigned jobs left) per moved task.
+
+    Jobs left waiting after the caller cancelled them were created (or brokered) by a transaction that
+    committed after the cancel's snapshot: the caller cancels them now that it holds the task (see abort).
+    """
     spec = TASK_MOVES[move]
     if connection.vendor != "postgresql":
         moved = tasks_move(task_ids=task_ids, move=move)
         apply_task_deltas_bulk(deltas)
-        if not idle_move:
-            return dict.fromkeys(moved, spec.target)
-        idle = ProductionTask.objects.filter(pk__in=moved, jobs_defined=0, jobs_assigned=0, jobs_running=0)
-        idle_ids = list(idle.values_list("pk", flat=True))
-        ended = set(tasks_move(task_ids=idle_ids, move=idle_move, values={"ended_at": timezone.now()}))
-        ended_target = TASK_MOVES[idle_move].target
-        return {pk: ended_target if pk in ended else spec.target for pk in moved}
+        if idle_move:
+            idle = ProductionTask.objects.filter(pk__in=moved, jobs_defined=0, jobs_assigned=0, jobs_running=0)
+            idle_ids = list(idle.values_list("pk", flat=True))
+            tasks_move(task_ids=idle_ids, move=idle_move, values={"ended_at": timezone.now()})
+        rows = ProductionTask.objects.filter(pk__in=moved).values_list("pk", "status", "jobs_defined", "jobs_assigned")
+        return sorted((pk, status, defined + assigned) for pk, status, defined, assigned in rows)
     with transaction.atomic():
-        rows = list(
-            ProductionTask.objects.select_for_update()
-            .filter(pk__in=list(task_ids), status__in=spec.sources)
-            .order_by("pk")
-            .values_list("pk", "status")
-        )
-        moved = _move_counting_postgres([pk for pk, _ in rows], spec.target, deltas, idle_move)
+        rows = _move_counting_postgres(sorted(task_ids), spec, deltas, idle_move)
+        moved = {pk for pk, *_ in rows}
         apply_task_deltas_bulk({pk: d for pk, d in deltas.items() if pk not in moved})
-        rollups.on_task_counters({pk: d for pk, d in deltas.items() if pk in moved})
-        rollups.on_task_status({pk: (old, moved[pk]) for pk, old in rows})
-    return moved
+        rollups.on_task_changes(
+            counters={pk: d for pk, d in deltas.items() if pk in moved},
+            statuses={pk: (old, new) for pk, old, new, _ in rows},
+        )
+    return [(pk, new, waiting) for pk, _old, new, waiting in rows]
 
 
-def _move_counting_postgres(task_ids, target, deltas, idle_move) -> dict[int, str]:
+def _move_counting_postgres(task_ids, spec, deltas, idle_move) -> list[tuple[int, str, str, int]]:
+    """Lock (in id order), compare-and-set, add the counters and read the old statuses in one statement."""
     if not task_ids:
-        return {}
+        return []
     fields = sorted(COUNTER_OF.values())
     table = ProductionTask._meta.db_table
     now = timezone.now()
     counters = ", ".join(f"{f} = t.{f} + d.{f}" for f in fields)
     arrays = ", ".join(["%s::bigint[]"] * (len(fields) + 1))
-    params = [task_ids] + [[deltas.get(pk, Counter())[f] for pk in task_ids] for f in fields]
     if idle_move:
         active = " + ".join(f"t.{f} + d.{f}" for f in ("jobs_defined", "jobs_assigned", "jobs_running"))
         status = f"CASE WHEN {active} = 0 THEN %s ELSE %s END"
         ended = f"CASE WHEN {active} = 0 THEN %s::timestamptz ELSE t.ended_at END"
-        head = [TASK_MOVES[idle_move].target, target, now]
+        head = [str(TASK_MOVES[idle_move].target), str(spec.target), now]
     else:
-        status, ended, head = "%s", "t.ended_at", [target]
+        status, ended, head = "%s", "t.ended_at", [str(spec.target)]
     sql = (
         f"UPDATE {table} t SET status = {status}, ended_at = {ended}, updated = %s, {counters} "
-        f"FROM unnest({arrays}) AS d(id, {', '.join(fields)}) WHERE t.id = d.id RETURNING t.id, t.status"
+        f"FROM (SELECT id, status FROM {table} WHERE id = ANY(%s) AND status = ANY(%s) ORDER BY id FOR UPDATE) old "
+        f"JOIN unnest({arrays}) AS d(id, {', '.join(fields)}) ON d.id = old.id "
+        "WHERE t.id = old.id RETURNING t.id, old.status, t.status, t.jobs_defined + t.jobs_assigned"
     )
+    sources = sorted(str(s) for s in spec.sources)
+    params = [task_ids] + [[deltas.get(pk, Counter())[f] for pk in task_ids] for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, head + [now] + params)
-        return dict(cursor.fetchall())
+        cursor.execute(sql, [*head, now, task_ids, sources, *params])
+        return sorted(cursor.fetchall())

@@ -107,8 +107,10 @@ def tasks_retry_inputs(*, limit: int = 100) -> dict:
     created = 0
     for task in ProductionTask.objects.filter(pk__in=ids):
         with transaction.atomic():
+            # The compare-and-set first: it locks the task, so a task aborted meanwhile gets no new jobs.
+            if not tasks_move(task_ids=[task.pk], move="start", values={"ended_at": None}):
+                continue
             created += task_retry_inputs(task=task)
-            tasks_move(task_ids=[task.pk], move="start", values={"ended_at": None})
             merged = TaskDataset.objects.filter(task=task, merged=True).values("dataset")
             Dataset.objects.filter(pk__in=merged).update(status=DatasetStatus.OPEN)
     return {"tasks": len(ids), "jobs": created}

@@ -71,8 +71,12 @@ def merges_plan(*, limit: int = 200) -> dict:
 def task_merges_plan(*, task_id: int, final: bool) -> int:
     """Merge jobs for one task's pending outputs; with `final`, the remainder too (and what can never be
     merged, such as empty files, is deleted so nothing is left on PRODDISK)."""
-    task = ProductionTask.objects.get(pk=task_id)
     with transaction.atomic():
+        # The task is locked and its status checked before any job is made: an abort that got the task first has
+        # its merges refused; one that comes later waits for this transaction and cancels what it made.
+        task = ProductionTask.objects.select_for_update().filter(pk=task_id, status__in=MERGED_TASK_STATUSES).first()
+        if task is None:
+            return 0
         rows = pending_outputs().filter(job__task_id=task_id).select_for_update().order_by("pk")
         outputs = [PendingOutput(*row) for row in rows.values_list("pk", "format", "bytes", "events")]
         plans = plan_merges(outputs, final=final, **merge_limits())

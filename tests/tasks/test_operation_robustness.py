@@ -17,7 +17,6 @@ from django.db.models import Count
 from deft.models import AuditEvent
 from tasks.actions import operation_run, operation_start, tasks_abort_settle
 from tasks.jobstate import jobs_move
-from tasks.lifecycle import tasks_abort_finish
 from tasks.models import Job, Operation, ProductionTask
 from tests.conftest import ROOT, wait_for_worker
 from tests.factories import ProductionRequestFactory, add_jobs, make_tasks
@@ -153,7 +152,12 @@ def move_jobs_randomly(job_ids, stop, errors):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_an_abort_racing_with_job_updates_leaves_no_active_job_under_an_aborted_task(prodmgr, executor, settings):
+def test_an_abort_racing_with_job_updates_leaves_no_active_job_under_an_aborted_task(
+    prodmgr, executor, settings, own_queue
+):
+    # own_queue: the operation is queued where no worker listens, so only this process runs it. Without it, the
+    # session's real worker (left by earlier tests) ran some batches too and killed through its own executor,
+    # which is why this test used to fail "sometimes" in a full run.
     settings.DEFT_OPERATION_BATCH_SIZE = 25
     tasks = make_tasks(300, status="running")
     add_jobs(tasks, defined=2, assigned=3, running=3, finished=2)
@@ -174,13 +178,75 @@ def test_an_abort_racing_with_job_updates_leaves_no_active_job_under_an_aborted_
     active = Job.objects.filter(status__in=["defined", "assigned", "running"])
     assert not active.filter(task__status="aborted").exists()
     assert not active.filter(task_id__in=ids, status__in=["defined", "assigned"]).exists()
-    # Every job still running under a task being aborted is handed to the executor to kill, by the operation or,
-    # for a job that started while its batch ran (seen once on a loaded PostgreSQL), by the engine's next pass.
-    tasks_abort_finish(limit=1000)
+    # Every job still running under a task being aborted was handed to the executor to kill, by the operation
+    # itself: a job started while its batch ran was locked by the cancel and is read as running after it.
     still_running = set(active.filter(task_id__in=ids).values_list("pk", flat=True))
     assert still_running <= set(executor.killed)
     # When the executor reports them cancelled, the engine's settle ends every task.
     jobs_move(job_ids=list(still_running), move="cancel")
     tasks_abort_settle(task_ids=ids)
     assert set(ProductionTask.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"aborted"}
+    assert_counters_equal_a_recount(ids)
+
+
+def wait_for_a_lock_waiter(cursor, timeout=30):
+    """Until another backend of this database waits for a row lock (the abort, on the task this test holds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # pg_stat_activity is read once per transaction otherwise
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND wait_event_type = 'Lock'"
+        )
+        if cursor.fetchone()[0]:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_created_while_the_abort_runs_is_cancelled_by_the_abort_itself(prodmgr, executor, own_queue):
+    """A failing job's transaction makes its retry after the abort's cancel took its snapshot, and commits while
+    the abort waits for the task: the abort sees the retry once it holds the task, and cancels it."""
+    from django.db import transaction
+
+    from tasks.execution import job_updates_apply
+    from tasks.executors import JobUpdate
+
+    tasks = make_tasks(3, status="running")
+    add_jobs(tasks, defined=2, running=2)
+    ids = [t.pk for t in tasks]
+    failing = Job.objects.filter(task_id=ids[1], status="running").order_by("pk").first()
+    made, waited, problems = threading.Event(), [], []
+
+    def fail_and_retry():
+        try:
+            with transaction.atomic():
+                report = job_updates_apply(updates=[JobUpdate(failing.pk, "failed", "pilot", 1099, "stage-in failed")])
+                assert report["retried"] == 1, report
+                made.set()
+                with connection.cursor() as cursor:  # hold the task until the abort waits for it, then commit
+                    waited.append(wait_for_a_lock_waiter(cursor))
+        except Exception as exc:  # reported by the main thread
+            problems.append(exc)
+            made.set()
+        finally:
+            connection.close()
+
+    creator = threading.Thread(target=fail_and_retry)
+    creator.start()
+    assert made.wait(30)
+    op = operation_start(actor=prodmgr, action="abort", task_ids=ids, comment="bad cache")
+    op = operation_run(operation_id=op.pk)
+    creator.join(30)
+    assert (problems, waited) == ([], [True])
+
+    retry = Job.objects.get(previous=failing)
+    assert (op.status, op.done) == ("done", 3)
+    assert retry.status == "cancelled"
+    active = Job.objects.filter(task_id__in=ids, status__in=["defined", "assigned", "running"])
+    assert not active.exclude(status="running").exists()
+    assert set(active.values_list("pk", flat=True)) <= set(executor.killed)
+    assert set(ProductionTask.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"toabort"}
     assert_counters_equal_a_recount(ids)
