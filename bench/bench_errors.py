@@ -11,12 +11,13 @@ left as it was. Run alone (``DEBUG=0 .venv/bin/python bench/bench_errors.py``) o
 import os
 import random
 import sys
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.run import best_of  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deft.settings")
 
 FAILURES = 5_000
@@ -31,15 +32,6 @@ MIX = (
     ("pilot", 1212, "Payload ran out of memory"),
     ("executor", 7, "internal error"),
 )
-
-
-def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def classification_rows() -> list[dict]:

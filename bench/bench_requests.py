@@ -10,12 +10,13 @@ Run on PostgreSQL with its own database, e.g.
 """
 
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.run import median_of  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deft.settings")
 
 import django  # noqa: E402
@@ -75,16 +76,6 @@ def load_catalog() -> None:
 # --- search -----------------------------------------------------------------------------------------------------
 
 
-def best_of(fn, repeat=7) -> float:
-    fn()  # warm the cache: we measure the query, not the disk
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def search_first_page():
     from catalog.filtersets import DatasetFilterSet
     from catalog.models import Dataset
@@ -111,7 +102,7 @@ def search_sequential():
 
 def bench_search() -> list[dict]:
     count, _ = search_first_page()
-    ours, baseline, limit = best_of(search_first_page), best_of(search_sequential), best_of(search_raw)
+    ours, baseline, limit = median_of(search_first_page), median_of(search_sequential), median_of(search_raw)
     return [
         {
             "benchmark": f"dataset search first page `{PATTERN}` ({count:,} of {DATASETS:,} match)",

@@ -6,11 +6,10 @@ No Django needed. Every figure is the best of 5 runs, in seconds, measured in th
 
 import random
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make `tasks` importable
-
+from bench.run import best_of  # noqa: E402
 from tasks.merging import UnmergedOutput, plan_merges  # noqa: E402
 from tasks.splitting import InputFile, split_by_lumiblock  # noqa: E402
 
@@ -19,15 +18,6 @@ LUMIBLOCKS_BIG_FILE, LUMIBLOCKS_SMALL_FILE = 90, 10  # files alternate ~9k and ~
 EVENTS_PER_JOB = 5_000
 OUTPUTS = 20_000
 FORMATS = ("DAOD_EGAM1", "DAOD_HIGG2D1", "DAOD_SUSY1", "DAOD_TOPQ1")
-
-
-def best_of(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 # --- splitting --------------------------------------------------------------------------------------

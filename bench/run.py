@@ -7,14 +7,37 @@ Benchmarks that need PostgreSQL say so and are skipped on SQLite.
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deft.settings")
+
+
+def best_of(fn, repeat: int = 5) -> float:
+    """The fastest of `repeat` runs of fn(), in seconds: the least disturbed by the rest of the machine."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def median_of(fn, repeat: int = 7) -> float:
+    """The median of `repeat` runs after one warm-up run (queries: we measure the query, not the disk)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def fmt(value, unit):
