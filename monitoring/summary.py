@@ -19,7 +19,7 @@ from deft.models import PhysicsGroup
 from requests_app.models import ProductionRequest, PTag
 from tasks.filtersets import TaskFilterSet
 from tasks.models import ProductionTask
-from tasks.states import TaskStatus
+from tasks.states import TASK_ACTIVE, TaskStatus
 
 from .models import TASK_STATUS_FIELDS, Dimension, Rollup, Sample, within
 from .rebuild import sums_by, sums_by_format
@@ -61,6 +61,11 @@ class Row:
     @property
     def tasks_total(self) -> int:
         return sum(self.tasks.values())
+
+    @property
+    def tasks_active(self) -> int:
+        """Tasks that can still add events: with none, the scope has ended whatever its fraction (skims end < 1)."""
+        return sum(n for status, n in self.tasks.items() if status in TASK_ACTIVE)
 
     @property
     def event_segments(self) -> list[tuple[str, float, int]]:
@@ -256,7 +261,7 @@ def with_rates(row: Row, base: Sample | None, now) -> Row:
     if elapsed_h >= 1 / 60:
         row.throughput = max(row.counters.get("events_done", 0) - base.events_done, 0) / elapsed_h
         remaining = row.counters.get("events_total", 0) - row.counters.get("events_done", 0)
-        if remaining > 0 and row.throughput > 0:
+        if remaining > 0 and row.throughput > 0 and row.tasks_active:
             row.eta = now + timedelta(hours=remaining / row.throughput)
     return row
 

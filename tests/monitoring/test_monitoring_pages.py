@@ -153,3 +153,24 @@ def test_the_sites_page_shows_running_failed_and_disks(production, shifter_clien
     assert "CERN-PROD" in html and "BNL-ATLAS" in html
     assert "3.0\xa0TB of 10.0\xa0TB" in html or "2.7\xa0TB of 9.1\xa0TB" in html
     assert "phys-susy:" in html
+
+
+def test_a_scope_whose_tasks_all_ended_shows_no_estimated_end_even_when_skims_kept_it_below_one():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from monitoring.models import Sample
+    from monitoring.summary import Row, with_rates
+
+    now = timezone.now()
+    hour_ago = Sample(ts=now - timedelta(hours=1), jobs_failed=0, jobs_finished=0, events_done=0)
+
+    def row(tasks):
+        counters = {"events_total": 1_000_000, "events_done": 220_000, "jobs_finished": 40}
+        return with_rates(Row("all", "", "all production", {}, counters, tasks, {}), hour_ago, now)
+
+    ended = row({"done": 20})
+    assert ended.throughput == 220_000 and ended.eta is None and ended.tasks_active == 0
+    running = row({"done": 19, "running": 1})
+    assert running.eta is not None and running.eta > now
