@@ -54,6 +54,12 @@ def bulk_insert_values(model, fields: Sequence[str], rows: list[tuple], *, batch
     return ids
 
 
+def int_array(values) -> str:
+    """A PostgreSQL array literal of integers, for a `%s::bigint[]` parameter: psycopg's own list quoting
+    checks every element with a regex, which costs more than the statement for thousands of ids."""
+    return "{" + ",".join(map(str, map(int, values))) + "}"
+
+
 def next_ids(model, count: int) -> list[int]:
     """`count` fresh ids from the table's sequence, ascending. One round trip; when they are contiguous (no
     other session drew ids meanwhile, the usual case) only their bounds come back."""

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -43,11 +44,36 @@ def keys_of(request_id, group: str, project: str, ptag: str, formats) -> list[Ke
     return [(Dimension.ALL, ""), *own, *pairs]
 
 
+Signature = tuple  # (request id, group id, project, p-tag id, sorted formats): what a task's keys depend on
+
+
+def signature_of(request_id, group_id, project, ptag_id, formats) -> Signature:
+    return (request_id, group_id, project or "", ptag_id, tuple(sorted(set(formats or ()))))
+
+
+def task_signatures(task_ids: Iterable[int]) -> dict[int, Signature]:
+    tasks = ProductionTask.objects.filter(pk__in=list(task_ids)).order_by()
+    fields = ("request_id", "group_id", "project", "ptag_id", "formats")
+    if connection.vendor != "postgresql":
+        return {pk: signature_of(*rest) for pk, *rest in tasks.values_list("pk", *fields)}
+    # Grouped in the database: a handful of rows (and of formats lists to decode) for thousands of tasks.
+    grouped = tasks.values_list(*fields).annotate(ids=ArrayAgg("pk"))
+    return {pk: signature_of(*rest) for *rest, ids in grouped for pk in ids}
+
+
+def signature_keys(signatures: Iterable[Signature]) -> dict[Signature, list[Key]]:
+    """The rollup keys of each signature: the tasks of a request share a handful, so keys are built per
+    signature (with two small name lookups), not per task."""
+    signatures = set(signatures)
+    groups = dict(PhysicsGroup.objects.filter(pk__in={s[1] for s in signatures}).values_list("pk", "name"))
+    ptags = dict(PTag.objects.filter(pk__in={s[3] for s in signatures}).values_list("pk", "name"))
+    return {s: keys_of(s[0], groups.get(s[1], ""), s[2], ptags.get(s[3], ""), s[4]) for s in signatures}
+
+
 def task_keys(task_ids: Iterable[int]) -> dict[int, list[Key]]:
-    rows = ProductionTask.objects.filter(pk__in=list(task_ids)).values_list(
-        "pk", "request_id", "group__name", "project", "ptag__name", "formats"
-    )
-    return {pk: keys_of(*rest) for pk, *rest in rows}
+    signatures = task_signatures(task_ids)
+    keys = signature_keys(signatures.values())
+    return {pk: keys[signature] for pk, signature in signatures.items()}
 
 
 def failure_field(error_class: str | None) -> str:
@@ -129,15 +155,21 @@ def on_task_status(changes: dict[int, tuple[str, str]]) -> None:
 def on_task_changes(*, counters: dict[int, Counter] | None = None, statuses: dict | None = None) -> None:
     """Both hooks at once, for a batch that moves tasks and their counters together: one read of the tasks'
     keys and one UPDATE per rollup row, instead of one of each per hook."""
-    per_task: dict[int, Counter] = defaultdict(Counter)
-    for task_id, delta in (counters or {}).items():
-        per_task[task_id].update(delta)
-    for task_id, (old, new) in (statuses or {}).items():
-        if old != new:
-            per_task[task_id].update({f"tasks_{old}": -1, f"tasks_{new}": 1})
-    per_task = {t: d for t, d in per_task.items() if any(d.values())}
-    if per_task:
-        apply(spread(per_task, task_keys(per_task)))
+    counters = {t: d for t, d in (counters or {}).items() if any(d.values())}
+    statuses = {t: (old, new) for t, (old, new) in (statuses or {}).items() if old != new}
+    if not counters and not statuses:
+        return
+    signatures = task_signatures(counters.keys() | statuses.keys())
+    summed: dict[Signature, Counter] = defaultdict(Counter)  # tasks no longer in the table count nowhere
+    for task_id, delta in counters.items():
+        if (signature := signatures.get(task_id)) is not None:
+            summed[signature].update(delta)
+    for task_id, (old, new) in statuses.items():
+        if (signature := signatures.get(task_id)) is not None:
+            delta = summed[signature]
+            delta[f"tasks_{old}"] -= 1
+            delta[f"tasks_{new}"] += 1
+    apply(spread(summed, signature_keys(summed)))
 
 
 def on_tasks_created(tasks: Iterable[ProductionTask]) -> None:
@@ -159,19 +191,15 @@ def on_task_rows_created(rows: Iterable[dict]) -> None:
     defaults = {f: ProductionTask._meta.get_field(f).get_default() for f in (*_CREATED_COUNTERS, "status")}
     # The tasks of a request share their rollup rows: sum them per set of keys first (a handful for 10,000 tasks),
     # so the spreading below is per set, not per task.
-    per_signature: dict[tuple, Counter] = defaultdict(Counter)
+    summed: dict[Signature, Counter] = defaultdict(Counter)
     for row in rows:
-        formats = tuple(sorted(set(row["formats"] or ())))
-        delta = per_signature[row["request_id"], row["group_id"], row.get("project") or "", row["ptag_id"], formats]
+        signature = signature_of(row["request_id"], row["group_id"], row.get("project"), row["ptag_id"], row["formats"])
+        delta = summed[signature]
         for f in _CREATED_COUNTERS:
             delta[f] += row.get(f, defaults[f]) or 0
         delta[f"tasks_{row.get('status', defaults['status'])}"] += 1
     with transaction.atomic():
-        signatures = list(per_signature)
-        groups = dict(PhysicsGroup.objects.filter(pk__in={s[1] for s in signatures}).values_list("pk", "name"))
-        ptags = dict(PTag.objects.filter(pk__in={s[3] for s in signatures}).values_list("pk", "name"))
-        keys = {s: keys_of(s[0], groups[s[1]], s[2], ptags[s[3]], s[4]) for s in signatures}
-        apply(spread(per_signature, keys))
+        apply(spread(summed, signature_keys(summed)))
 
 
 # --- brokered jobs per site -----------------------------------------------------------------------------------

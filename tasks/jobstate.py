@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from deft.bulk import bulk_insert_values
+from deft.bulk import bulk_insert_values, int_array
 from monitoring import rollups
 
 from .models import Job, JobType, ProductionTask
@@ -252,16 +252,17 @@ def _cancel_returning_postgres(
     if task_statuses is not None:
         of_tasks = f"AND task_id IN (SELECT id FROM {task} WHERE id = ANY(%s) AND status = ANY(%s))"
         params += [list(task_ids), sorted(str(s) for s in task_statuses)]
+    # The locked rows are counted, not the UPDATE's: once locked, their status cannot change before the UPDATE.
+    # Updating by an id array walks the primary key; joining the CTE made PostgreSQL hash the whole job table.
     sql = f"""
         WITH locked AS (
-            SELECT id, task_id, status FROM {job}
+            SELECT id, task_id, status, site_id FROM {job}
             WHERE task_id = ANY(%s) AND status = ANY(%s) {of_tasks}
             ORDER BY id FOR UPDATE {"SKIP LOCKED" if skip_locked else ""}
         ), moved AS (
-            UPDATE {job} j SET status = %s, updated = %s, ended_at = %s
-            FROM locked WHERE j.id = locked.id RETURNING locked.task_id, locked.status, j.site_id
+            UPDATE {job} SET status = %s, updated = %s, ended_at = %s WHERE id = ANY(ARRAY(SELECT id FROM locked))
         )
-        SELECT task_id, status, site_id, count(*) FROM moved GROUP BY task_id, status, site_id"""
+        SELECT task_id, status, site_id, count(*) FROM locked GROUP BY task_id, status, site_id"""
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, str(JobStatus.CANCELLED), now, now])
         return cursor.fetchall()
@@ -383,12 +384,14 @@ def _move_counting_postgres(task_ids, spec, deltas, idle_move) -> list[tuple[int
         status, ended, head = "%s", "t.ended_at", [str(spec.target)]
     sql = (
         f"UPDATE {table} t SET status = {status}, ended_at = {ended}, updated = %s, {counters} "
-        f"FROM (SELECT id, status FROM {table} WHERE id = ANY(%s) AND status = ANY(%s) ORDER BY id FOR UPDATE) old "
+        f"FROM (SELECT id, status FROM {table} WHERE id = ANY(%s) AND status = ANY(%s) "
+        "ORDER BY id FOR UPDATE) old "
         f"JOIN unnest({arrays}) AS d(id, {', '.join(fields)}) ON d.id = old.id "
         "WHERE t.id = old.id RETURNING t.id, old.status, t.status, t.jobs_defined + t.jobs_assigned"
     )
     sources = sorted(str(s) for s in spec.sources)
-    params = [task_ids] + [[deltas.get(pk, Counter())[f] for pk in task_ids] for f in fields]
+    none = Counter()
+    params = [int_array(task_ids)] + [int_array([deltas.get(pk, none)[f] for pk in task_ids]) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*head, now, task_ids, sources, *params])
         return sorted(cursor.fetchall())
