@@ -6,6 +6,8 @@ have tasks, so a redelivered or repeated registration creates nothing more. Per 
 one of their merged output datasets, one of the links.
 """
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -58,10 +60,26 @@ def run_registration(op_id: int, *, batch_size: int = BATCH_SLICES) -> Operation
             )
             if not ids:
                 break
-            result = register_slices(request, ids)
+            with _cycle_collector_paused():
+                result = register_slices(request, ids)
             _advance(op, cursor=ids[-1], result=result)
             cursor = ids[-1]
     return _finish(op)
+
+
+@contextmanager
+def _cycle_collector_paused():
+    """A batch allocates some 100,000 short-lived rows, names and strings, none of them in a reference cycle:
+    reference counting frees them all. Meanwhile the cyclic collector would run its full passes over the whole
+    heap (Django's included) several times, some 10% of the batch's time for nothing. Cycles made meanwhile are
+    collected once it is back on."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _advance(op: Operation, *, cursor: int, result: BatchResult) -> None:

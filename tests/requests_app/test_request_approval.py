@@ -52,6 +52,18 @@ def test_approval_registers_one_task_per_format_with_real_names(
         assert (link.dataset.status, link.dataset.data_type, link.merged) == ("open", task.formats[0], True)
 
 
+def test_a_just_registered_output_is_found_by_a_pattern_search(
+    waiting, eager_celery, django_capture_on_commit_callbacks, api_for, prodmgr, shifter
+):
+    approve(api_for(prodmgr), waiting, django_capture_on_commit_callbacks)
+    task = ProductionTask.objects.filter(request=waiting, formats=["DAOD_SUSY2"]).order_by("pk").first()
+    output = TaskDataset.objects.get(task=task).dataset.name
+    found = api_for(shifter).get("/api/datasets/", {"name": f"mc14_8TeV.*.DAOD_SUSY2.*_tid{task.pk:08d}_00"}).json()
+    assert [d["name"] for d in found["results"]] == [output]
+    opened = api_for(shifter).get("/api/datasets/", {"name": "*.deriv.DAOD_SUSY*", "status": "open"}).json()
+    assert opened["count"] == 6
+
+
 def test_approval_mails_the_group_once_with_the_count(
     waiting, eager_celery, django_capture_on_commit_callbacks, api_for, prodmgr
 ):
