@@ -7,9 +7,9 @@ from catalog.models import Dataset
 from catalog.naming import merged_dataset_name, output_dataset_name, task_name
 from requests_app import services
 from requests_app.models import RequestStatus
-from requests_app.registration import run_registration
+from requests_app.registration import run_registration, unregistered_slices
 from tasks.models import Operation, ProductionTask, TaskDataset
-from tests.factories import DatasetFactory, ProductionTaskFactory
+from tests.factories import DatasetFactory, ProductionTaskFactory, SliceFactory
 
 
 def approve(api, request, capture):
@@ -213,3 +213,14 @@ def test_a_period_container_previews_without_naming_problems_and_registers_perio
         "PhysCont",
         "DAOD_SUSY1",
     )
+
+
+def test_a_batch_reads_only_its_own_slices_when_another_request_interleaves(waiting, ptag):
+    ours = list(waiting.slices.order_by("pk"))
+    theirs = SliceFactory(ptag=ptag)  # a pk between ours would be read by the pk range: it must not be taken
+    later = SliceFactory(request=waiting, ptag=ptag, position=9)
+    ProductionTaskFactory(request=waiting, slice=ours[1], input_dataset=ours[1].dataset, ptag=ptag)
+    batch = [ours[0].pk, ours[1].pk, ours[2].pk, later.pk]
+    assert [s.pk for s in unregistered_slices(waiting, batch)] == [ours[0].pk, ours[2].pk, later.pk]
+    assert [s.pk for s in unregistered_slices(waiting, [later.pk])] == [later.pk]
+    assert unregistered_slices(theirs.request, [theirs.pk])[0].pk == theirs.pk
