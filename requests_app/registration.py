@@ -6,6 +6,8 @@ have tasks, so a redelivered or repeated registration creates nothing more. Per 
 one of their merged output datasets, one of the links.
 """
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -58,10 +60,26 @@ def run_registration(op_id: int, *, batch_size: int = BATCH_SLICES) -> Operation
             )
             if not ids:
                 break
-            result = register_slices(request, ids)
+            with _cycle_collector_paused():
+                result = register_slices(request, ids)
             _advance(op, cursor=ids[-1], result=result)
             cursor = ids[-1]
     return _finish(op)
+
+
+@contextmanager
+def _cycle_collector_paused():
+    """A batch allocates some 100,000 short-lived rows, names and strings, none of them in a reference cycle:
+    reference counting frees them all. Meanwhile the cyclic collector would run its full passes over the whole
+    heap (Django's included) several times, some 10% of the batch's time for nothing. Cycles made meanwhile are
+    collected once it is back on."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _advance(op: Operation, *, cursor: int, result: BatchResult) -> None:
@@ -131,21 +149,27 @@ SLICE_COLUMNS = (
 )  # fmt: skip
 
 
-def unregistered_slices(slice_ids: list[int]) -> list[SliceRow]:
-    """The slices among `slice_ids` that have a catalog input and no task yet, in pk order."""
+def unregistered_slices(request: ProductionRequest, slice_ids: list[int]) -> list[SliceRow]:
+    """The slices among `slice_ids` (the request's) that have a catalog input and no task yet, in pk order."""
+    # Read as the request's pk range of the batch, not `pk IN (5,000 ids)`: the range is an index scan whatever
+    # the table's statistics say, where the list let the planner scan and hash the whole slice and catalog
+    # tables (0.1-0.2 s a batch on a slice table full of dead rows, 0.03 s by the range).
+    if not slice_ids:
+        return []
     has_tasks = ProductionTask.objects.filter(slice=OuterRef("pk"))
     rows = (
-        Slice.objects.filter(pk__in=slice_ids, dataset__isnull=False)
+        Slice.objects.filter(request=request, pk__gte=min(slice_ids), pk__lte=max(slice_ids), dataset__isnull=False)
         .exclude(Exists(has_tasks))
         .order_by("pk")
         .values_list(*SLICE_COLUMNS)
     )
-    return [SliceRow(*row) for row in rows]
+    wanted = set(slice_ids)  # a batch is a run of the request's slices in pk order: this drops nothing then
+    return [SliceRow(*row) for row in rows if row[0] in wanted]
 
 
 def register_slices(request: ProductionRequest, slice_ids: list[int]) -> BatchResult:
     """Create the tasks (and their merged output datasets) of the slices that have none yet."""
-    slices = unregistered_slices(slice_ids)
+    slices = unregistered_slices(request, slice_ids)
     result = BatchResult(skipped=len(slice_ids) - len(slices))
     events = _input_events(slices)
     destination = request.effective_destination

@@ -7,9 +7,9 @@ from catalog.models import Dataset
 from catalog.naming import merged_dataset_name, output_dataset_name, task_name
 from requests_app import services
 from requests_app.models import RequestStatus
-from requests_app.registration import run_registration
+from requests_app.registration import run_registration, unregistered_slices
 from tasks.models import Operation, ProductionTask, TaskDataset
-from tests.factories import DatasetFactory, ProductionTaskFactory
+from tests.factories import DatasetFactory, ProductionTaskFactory, SliceFactory
 
 
 def approve(api, request, capture):
@@ -50,6 +50,18 @@ def test_approval_registers_one_task_per_format_with_real_names(
         expected = output_dataset_name(task.input_dataset.name, ptag="p1872", data_format=task.formats[0])
         assert link.dataset.name == merged_dataset_name(expected, task_id=task.pk)
         assert (link.dataset.status, link.dataset.data_type, link.merged) == ("open", task.formats[0], True)
+
+
+def test_a_just_registered_output_is_found_by_a_pattern_search(
+    waiting, eager_celery, django_capture_on_commit_callbacks, api_for, prodmgr, shifter
+):
+    approve(api_for(prodmgr), waiting, django_capture_on_commit_callbacks)
+    task = ProductionTask.objects.filter(request=waiting, formats=["DAOD_SUSY2"]).order_by("pk").first()
+    output = TaskDataset.objects.get(task=task).dataset.name
+    found = api_for(shifter).get("/api/datasets/", {"name": f"mc14_8TeV.*.DAOD_SUSY2.*_tid{task.pk:08d}_00"}).json()
+    assert [d["name"] for d in found["results"]] == [output]
+    opened = api_for(shifter).get("/api/datasets/", {"name": "*.deriv.DAOD_SUSY*", "status": "open"}).json()
+    assert opened["count"] == 6
 
 
 def test_approval_mails_the_group_once_with_the_count(
@@ -201,3 +213,14 @@ def test_a_period_container_previews_without_naming_problems_and_registers_perio
         "PhysCont",
         "DAOD_SUSY1",
     )
+
+
+def test_a_batch_reads_only_its_own_slices_when_another_request_interleaves(waiting, ptag):
+    ours = list(waiting.slices.order_by("pk"))
+    theirs = SliceFactory(ptag=ptag)  # a pk between ours would be read by the pk range: it must not be taken
+    later = SliceFactory(request=waiting, ptag=ptag, position=9)
+    ProductionTaskFactory(request=waiting, slice=ours[1], input_dataset=ours[1].dataset, ptag=ptag)
+    batch = [ours[0].pk, ours[1].pk, ours[2].pk, later.pk]
+    assert [s.pk for s in unregistered_slices(waiting, batch)] == [ours[0].pk, ours[2].pk, later.pk]
+    assert [s.pk for s in unregistered_slices(waiting, [later.pk])] == [later.pk]
+    assert unregistered_slices(theirs.request, [theirs.pk])[0].pk == theirs.pk
