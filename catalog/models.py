@@ -128,7 +128,8 @@ class File(models.Model):
     """A file of a dataset: its size, its events and the lumiblocks it holds."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="file_set")
-    lfn = models.CharField("logical file name", max_length=255, unique=True)
+    # Unique by a constraint: `unique=True` would add a LIKE index that no query uses, written for every file.
+    lfn = models.CharField("logical file name", max_length=255)
     bytes = models.BigIntegerField(default=0)
     events = models.BigIntegerField(default=0)
     # [[run, lumiblock, events], ...]: kept with the file because splitting always reads them together, and a
@@ -137,6 +138,7 @@ class File(models.Model):
 
     class Meta:
         ordering = ["dataset_id", "lfn"]
+        constraints = [models.UniqueConstraint(fields=["lfn"], name="file_lfn_unique")]
 
     def __str__(self):
         return self.lfn
@@ -149,8 +151,9 @@ class ReplicaState(models.TextChoices):
 
 
 class Replica(models.Model):
-    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="replicas")
-    endpoint = models.ForeignKey(StorageEndpoint, on_delete=models.CASCADE, related_name="replicas")
+    # No index of their own: the (file, endpoint) constraint and the (endpoint, state) index lead with them.
+    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="replicas", db_index=False)
+    endpoint = models.ForeignKey(StorageEndpoint, on_delete=models.CASCADE, related_name="replicas", db_index=False)
     state = models.CharField(max_length=16, choices=ReplicaState.choices, default=ReplicaState.AVAILABLE)
     created = models.DateTimeField(auto_now_add=True)
 

@@ -17,6 +17,7 @@ encodes the next.
 import json
 from collections.abc import Sequence
 from itertools import islice
+from json.encoder import c_make_encoder, encode_basestring_ascii
 
 from django.db import connection
 from django.db.models import JSONField
@@ -41,17 +42,23 @@ def bulk_insert(model, rows: list[dict], *, batch_size: int = 5000) -> list[int]
     return ids
 
 
-def bulk_insert_values(model, fields: Sequence[str], rows: list[tuple], *, batch_size: int = 5000) -> list[int]:
-    """Insert `rows` (tuples of values for the attnames `fields`) and return their ids, in order."""
+def bulk_insert_values(
+    model, fields: Sequence[str], rows: list[tuple], *, batch_size: int = 5000, returning: bool = True
+) -> list[int]:
+    """Insert `rows` (tuples of values for the attnames `fields`) and return their ids, in order.
+
+    With `returning=False` nobody needs the ids: on PostgreSQL the table's identity default gives them, with no
+    round trip to draw them first, and an empty list comes back."""
     if not rows:
         return []
     if connection.vendor != "postgresql":
         objects = [model(**dict(zip(fields, row, strict=True))) for row in rows]
-        return [obj.pk for obj in model.objects.bulk_create(objects, batch_size=batch_size)]
+        created = model.objects.bulk_create(objects, batch_size=batch_size)
+        return [obj.pk for obj in created] if returning else []
     by_name = {f.attname: f for f in model._meta.concrete_fields}
-    ids = next_ids(model, len(rows))
+    ids = next_ids(model, len(rows)) if returning else None
     _copy(model, [by_name[name] for name in fields], ids, list(zip(*rows, strict=True)))
-    return ids
+    return ids or []
 
 
 def int_array(values) -> str:
@@ -63,16 +70,32 @@ def int_array(values) -> str:
 def next_ids(model, count: int) -> list[int]:
     """`count` fresh ids from the table's sequence, ascending. One round trip; when they are contiguous (no
     other session drew ids meanwhile, the usual case) only their bounds come back."""
-    table, column = model._meta.db_table, model._meta.pk.column
     with connection.cursor() as cursor:
         cursor.execute(
-            "WITH s AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v FROM generate_series(1, %s)) "
-            "SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL "
-            "ELSE array_agg(v ORDER BY v) END FROM s",
-            [table, column, count],
+            # The sequence is named as a constant (`'name'::regclass` is resolved once, at planning): by text,
+            # nextval would look it up again for every id. The array is built (and sorted) only when the ids
+            # are not contiguous: a sub-select in a CASE branch runs only if that branch is taken.
+            "WITH s AS MATERIALIZED (SELECT nextval(%s::regclass) AS v FROM generate_series(1, %s)),"
+            " b AS (SELECT min(v) AS low, max(v) AS high, count(*) AS n FROM s) "
+            "SELECT low, high, CASE WHEN high - low + 1 = n THEN NULL "
+            "ELSE (SELECT array_agg(v ORDER BY v) FROM s) END FROM b",
+            [_sequence_of(model, cursor), count],
         )
         low, high, scattered = cursor.fetchone()
     return scattered if scattered is not None else list(range(low, high + 1))
+
+
+_SEQUENCES: dict[tuple, str] = {}
+
+
+def _sequence_of(model, cursor) -> str:
+    """The name of the sequence behind the model's primary key (asked once per database and table)."""
+    table, column = model._meta.db_table, model._meta.pk.column
+    key = (connection.settings_dict["NAME"], table, column)
+    if key not in _SEQUENCES:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
+        _SEQUENCES[key] = cursor.fetchone()[0]
+    return _SEQUENCES[key]
 
 
 def copy_lines(model, rows: list[dict], ids: list[int]) -> tuple[list[str], str]:
@@ -90,20 +113,22 @@ def copy_text(model, columns: list[str], text: str) -> None:
             copy.write(text)
 
 
-def _copy(model, fields, ids: list[int], columns: list[Sequence]) -> None:
+def _copy(model, fields, ids: list[int] | None, columns: list[Sequence]) -> None:
+    """COPY the rows (given as columns); without ids, the table's identity default numbers them."""
     quote = connection.ops.quote_name
-    names = ", ".join(quote(c) for c in [model._meta.pk.column, *(f.column for f in fields)])
-    sql = f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN"
+    names = [f.column for f in fields] if ids is None else [model._meta.pk.column, *(f.column for f in fields)]
+    sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in names)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.copy(sql) as copy:
         for text in _chunks(fields, ids, columns):
             copy.write(text)
 
 
-def _chunks(fields, ids: list[int], columns: list[Sequence]):
-    """COPY text of the rows (given as columns), CHUNK rows at a time."""
+def _chunks(fields, ids: list[int] | None, columns: list[Sequence]):
+    """COPY text of the rows (given as columns), CHUNK rows at a time; the ids first, if given."""
     encoders = [_encoder(f) for f in fields]
-    for start in range(0, len(ids), CHUNK):
-        cells = [map(str, ids[start : start + CHUNK])]
+    count = len(ids) if ids is not None else len(columns[0])
+    for start in range(0, count, CHUNK):
+        cells = [] if ids is None else [map(str, ids[start : start + CHUNK])]
         cells += [map(encode, islice(col, start, start + CHUNK)) for encode, col in zip(encoders, columns, strict=True)]
         yield "\n".join(map("\t".join, zip(*cells, strict=True))) + "\n"
 
@@ -136,7 +161,7 @@ class _Encoded(dict):
 
 def _encoder(field):
     if isinstance(field, JSONField):
-        dumps = (field.encoder or json.JSONEncoder)(separators=(",", ":")).encode  # one encoder, not one a row
+        dumps = _json_dumps(field.encoder)
 
         def encode_json(value):
             if value is None:
@@ -147,6 +172,18 @@ def _encoder(field):
 
         return encode_json
     return _Encoded().__getitem__
+
+
+def _json_dumps(encoder_class):
+    """A compact JSON encoder built once for a column, not once a row. With the standard encoder, its C
+    implementation is called directly: `JSONEncoder.encode` would build a new one for every value."""
+    encoder = (encoder_class or json.JSONEncoder)(separators=(",", ":"))
+    if encoder_class is not None or c_make_encoder is None:
+        return encoder.encode
+    c_encode = c_make_encoder(
+        None, encoder.default, encode_basestring_ascii, None, ":", ",", False, False, True
+    )  # the arguments JSONEncoder.iterencode passes (check_circular off: job inputs are plain lists)
+    return lambda value: "".join(c_encode(value, 0))
 
 
 def _encode(value) -> str:

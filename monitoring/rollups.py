@@ -208,16 +208,18 @@ SITE_FIELDS = {JobStatus.ASSIGNED: "jobs_assigned", JobStatus.RUNNING: "jobs_run
 FOLDED = tuple(SITE_FIELDS.values())
 
 
-def on_jobs_moved(rows, target: str) -> None:
+def on_jobs_moved(rows, target: str, *, sites: dict[int, int | None] | None = None) -> None:
     """Jobs moved to `target`; `rows` are jobstate's (id, task id, old status, ...). Call after the UPDATE, in
-    its transaction (an `assign` sets the site in that UPDATE)."""
+    its transaction. `sites` (job id -> site id) spares reading them back; without it (an `assign` sets the
+    site in its UPDATE) they are read from the moved jobs."""
     touched = [pk for pk, _task, old, *_ in rows if old in SITE_FIELDS or target in SITE_FIELDS]
     if not touched:
         return
-    sites = dict(Job.objects.filter(pk__in=touched, site__isnull=False).values_list("pk", "site_id"))
+    if sites is None:
+        sites = dict(Job.objects.filter(pk__in=touched, site__isnull=False).values_list("pk", "site_id"))
     per_site: dict[int, Counter] = defaultdict(Counter)
     for pk, _task, old, *_ in rows:
-        if pk in sites:
+        if sites.get(pk) is not None:
             per_site[sites[pk]][SITE_FIELDS.get(old)] -= 1
             per_site[sites[pk]][SITE_FIELDS.get(target)] += 1
     site_jobs_add(per_site)

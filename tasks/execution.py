@@ -19,7 +19,7 @@ from deft.bulk import bulk_insert_values
 
 from . import errors
 from .executors.base import JobUpdate
-from .jobstate import jobs_create, jobs_move
+from .jobstate import jobs_create, jobs_move, jobs_move_rows
 from .models import Job, JobOutput, JobType, ProductionTask, TaskDataset
 from .states import JobStatus, TaskStatus
 
@@ -50,20 +50,16 @@ def ids_of(updates: list[JobUpdate]) -> list[int]:
 
 
 def jobs_finish(updates: list[JobUpdate]) -> int:
-    moved = set(jobs_move(job_ids=ids_of(updates), move="finish"))
-    if moved:
-        outputs_record(updates=[u for u in updates if u.job_id in moved])
-    return len(moved)
+    rows = jobs_move_rows(job_ids=ids_of(updates), move="finish")
+    if rows:
+        jobs = {pk: (task_id, job_type, site_id) for pk, task_id, _old, job_type, _events, site_id in rows}
+        outputs_record(updates=[u for u in updates if u.job_id in jobs], jobs=jobs)
+    return len(rows)
 
 
-def outputs_record(*, updates: list[JobUpdate]) -> None:
-    """JobOutput rows, catalog Files and Replicas for finished jobs; endpoint and dataset totals follow."""
-    jobs = {
-        pk: (task_id, job_type, site_id)
-        for pk, task_id, job_type, site_id in Job.objects.filter(pk__in=ids_of(updates)).values_list(
-            "pk", "task_id", "job_type", "site_id"
-        )
-    }
+def outputs_record(*, updates: list[JobUpdate], jobs: dict[int, tuple]) -> None:
+    """JobOutput rows, catalog Files and Replicas for finished jobs; endpoint and dataset totals follow.
+    `jobs` maps each job id to (task id, job type, site id), as the finishing move returned them."""
     datasets = output_datasets({task_id for task_id, _, _ in jobs.values()})
     endpoints = site_endpoints({site_id for _, _, site_id in jobs.values() if site_id})
     files, outputs, places = [], [], []  # files[i] is written for outputs[kept[i]], placed at places[i]
@@ -83,7 +79,7 @@ def outputs_record(*, updates: list[JobUpdate]) -> None:
     file_ids = bulk_insert_values(File, FILE_FIELDS, files)
     for index, file_id in zip(kept, file_ids, strict=True):
         outputs[index][6] = file_id
-    bulk_insert_values(JobOutput, OUTPUT_FIELDS, [tuple(o) for o in outputs])
+    bulk_insert_values(JobOutput, OUTPUT_FIELDS, [tuple(o) for o in outputs], returning=False)
     replicas_add(
         [(file_id, file[2], endpoint) for file_id, file, endpoint in zip(file_ids, files, places, strict=True)]
     )
@@ -128,7 +124,7 @@ def replicas_add(placed: list[tuple[int, int, StorageEndpoint | None]]) -> None:
     placed = [(file_id, size, endpoint) for file_id, size, endpoint in placed if endpoint is not None]
     now = timezone.now()
     rows = [(file_id, endpoint.pk, ReplicaState.AVAILABLE, now) for file_id, _, endpoint in placed]
-    bulk_insert_values(Replica, ("file_id", "endpoint_id", "state", "created"), rows)
+    bulk_insert_values(Replica, ("file_id", "endpoint_id", "state", "created"), rows, returning=False)
     used: Counter = Counter()
     for _, size, endpoint in placed:
         used[endpoint.pk] += size

@@ -8,9 +8,9 @@ cannot both count its move.
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
@@ -36,20 +36,22 @@ COUNTER_FIELDS = (*COUNTER_OF.values(), "events_total", *EVENTS_OF.values())
 TASK_COUNTERS = frozenset(COUNTER_FIELDS)
 
 
-def apply_task_deltas(deltas: dict[int, Counter]) -> None:
+def apply_task_deltas(deltas: dict[int, Counter]) -> int:
     """Add each task's counter deltas (one statement on PostgreSQL, one UPDATE per task elsewhere), then pass
-    them on to the rollups."""
+    them on to the rollups. Returns how many of the tasks exist (and were locked)."""
     if connection.vendor == "postgresql" and len(deltas) > 1:
-        update_counters_at_once(deltas)
+        found = update_counters_at_once(deltas)
     else:
+        found = 0
         for task_id, delta in sorted(deltas.items()):  # sorted: tasks are locked in one order, no deadlocks
             changes = {field: F(field) + n for field, n in delta.items() if n and field in TASK_COUNTERS}
             if changes:
-                ProductionTask.objects.filter(pk=task_id).update(**changes)
+                found += ProductionTask.objects.filter(pk=task_id).update(**changes)
     rollups.on_task_counters(deltas)
+    return found
 
 
-def update_counters_at_once(deltas: dict[int, Counter]) -> None:
+def update_counters_at_once(deltas: dict[int, Counter]) -> int:
     """Lock the tasks in id order (so concurrent batches cannot deadlock), then one UPDATE ... FROM unnest()."""
     ids = sorted(deltas)
     table = ProductionTask._meta.db_table
@@ -57,33 +59,48 @@ def update_counters_at_once(deltas: dict[int, Counter]) -> None:
     arrays = ", ".join("%s::bigint[]" for _ in COUNTER_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+        found = len(cursor.fetchall())
         cursor.execute(
             f"UPDATE {table} AS t SET {sets} FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(COUNTER_FIELDS)})"
             " WHERE t.id = v.id",
             [ids, *([deltas[pk][f] for pk in ids] for f in COUNTER_FIELDS)],
         )
+    return found
 
 
 def jobs_create(*, jobs: list[Job], batch_size: int = 5000) -> list[Job]:
-    """Insert new jobs (status `defined`) and count them on their tasks; the objects get their ids."""
+    """Insert new jobs (status `defined`) and count them on their tasks; the objects get their ids.
+
+    A job's task is checked here, once per task of the batch (the database has no FK constraint for it: it
+    would check every row on its own): a missing task raises IntegrityError and nothing is written."""
     if not jobs:
         return []
     if connection.vendor != "postgresql":
         with transaction.atomic():
             created = Job.objects.bulk_create(jobs, batch_size=batch_size)
-            apply_task_deltas(deltas_of_new(created))
+            deltas = deltas_of_new(created)
+            tasks_check(found=apply_task_deltas(deltas), task_ids=set(deltas))
         return created
     now = timezone.now()
-    for job in jobs:
-        job.created = job.updated = now
     fields = [f.attname for f in Job._meta.concrete_fields if not f.primary_key]
+    row_of = itemgetter(*fields)  # read from each instance's __dict__: no descriptor calls, one C call per job
     with transaction.atomic():
-        ids = bulk_insert_values(Job, fields, list(map(attrgetter(*fields), jobs)))  # one C call per job
-        apply_task_deltas(deltas_of_new(jobs))
+        for job in jobs:
+            job.created = job.updated = now
+        ids = bulk_insert_values(Job, fields, [row_of(job.__dict__) for job in jobs])
+        deltas = deltas_of_new(jobs)
+        tasks_check(found=apply_task_deltas(deltas), task_ids=set(deltas))
     for job, pk in zip(jobs, ids, strict=True):
         job.pk = pk
         job._state.adding, job._state.db = False, "default"
     return jobs
+
+
+def tasks_check(*, found: int, task_ids: set[int]) -> None:
+    """Raise (rolling the jobs back) unless each of the jobs' tasks was found when counting them."""
+    if found != len(task_ids):
+        existing = set(ProductionTask.objects.filter(pk__in=task_ids).values_list("pk", flat=True))
+        raise IntegrityError(f"jobs of tasks that do not exist: {sorted(task_ids - existing)[:10]}")
 
 
 def deltas_of_new(jobs: list[Job]) -> dict[int, Counter]:
@@ -100,6 +117,14 @@ def jobs_move(
 
     `values` are set on every moved job; `per_job` maps a job id to fields of its own (site, error ...).
     """
+    return [pk for pk, *_ in jobs_move_rows(job_ids=job_ids, move=move, values=values, per_job=per_job)]
+
+
+def jobs_move_rows(
+    *, job_ids: Iterable[int], move: str, values: dict | None = None, per_job: dict[int, dict] | None = None
+) -> list[tuple]:
+    """`jobs_move`, returning a row (id, task id, old status, job type, events, site id) per moved job, in id
+    order, so that callers need not read the jobs again. The site is the one before `values` or `per_job`."""
     target = JOB_MOVES[move].target
     now = timezone.now()
     stamp = {"started_at": now} if target == JobStatus.RUNNING else {}
@@ -116,22 +141,23 @@ def jobs_move(
                 Job.objects.select_for_update()
                 .filter(pk__in=job_ids, status__in=JOB_MOVES[move].sources)
                 .order_by("pk")
-                .values_list("pk", "task_id", "status", "job_type", "nevents")
+                .values_list("pk", "task_id", "status", "job_type", "nevents", "site_id")
             )
             if rows:
                 moved = [pk for pk, *_ in rows]
                 Job.objects.filter(pk__in=moved).update(status=target, updated=now, **stamp, **(values or {}))
         if not rows:
             return []
-        moved = [pk for pk, *_ in rows]
         if per_job:
-            update_each(moved, per_job)
+            update_each([pk for pk, *_ in rows], per_job)
         deltas = deltas_of(rows, target)
         if target == JobStatus.FAILED:
             count_failure_classes(deltas, rows, values, per_job)
         apply_task_deltas(deltas)
-        rollups.on_jobs_moved(rows, target)
-    return moved
+        # The rows' sites are current unless this move set some: then the ledger reads them back.
+        sets_site = any({"site", "site_id"} & set(fields) for fields in [values or {}, *(per_job or {}).values()])
+        rollups.on_jobs_moved(rows, target, sites=None if sets_site else {row[0]: row[5] for row in rows})
+    return rows
 
 
 def move_returning(job_ids: list[int], move: str, stamps: dict) -> list[tuple]:
@@ -142,7 +168,7 @@ def move_returning(job_ids: list[int], move: str, stamps: dict) -> list[tuple]:
         cursor.execute(
             f"UPDATE {table} AS j SET status = %s, {sets} FROM ("
             f"  SELECT id, status FROM {table} WHERE id = ANY(%s) AND status = ANY(%s) ORDER BY id FOR UPDATE"
-            ") AS old WHERE j.id = old.id RETURNING j.id, j.task_id, old.status, j.job_type, j.nevents",
+            ") AS old WHERE j.id = old.id RETURNING j.id, j.task_id, old.status, j.job_type, j.nevents, j.site_id",
             # str(): plain text for the driver, not the TextChoices enum
             [str(JOB_MOVES[move].target), *stamps.values(), job_ids, sorted(str(s) for s in JOB_MOVES[move].sources)],
         )
@@ -151,7 +177,7 @@ def move_returning(job_ids: list[int], move: str, stamps: dict) -> list[tuple]:
 
 def deltas_of(rows, target) -> dict[int, Counter]:
     deltas: dict[int, Counter] = defaultdict(Counter)
-    for _pk, task_id, status, job_type, nevents in rows:
+    for _pk, task_id, status, job_type, nevents, *_ in rows:
         deltas[task_id][COUNTER_OF[status]] -= 1
         deltas[task_id][COUNTER_OF[target]] += 1
         if target == JobStatus.FINISHED:

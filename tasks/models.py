@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from deft.fields import JSONTextField
+
 from .states import JOB_ACTIVE, TASK_RUNNABLE, JobStatus, OperationStatus, TaskStatus
 
 DEFAULT_MAX_ATTEMPTS = 30  # per input (DOMAIN.md: group tasks allow 30 attempts ...)
@@ -115,7 +117,12 @@ class Job(models.Model):
     # Foreign keys and dates without an index of their own: the (task, status), (site, status) and
     # (status, ended_at) indexes below lead with them, and every index is written for each of the tens of
     # thousands of jobs a task creates (and, for statuses, on every move: those UPDATEs are never HOT).
-    task = models.ForeignKey(ProductionTask, on_delete=models.CASCADE, related_name="jobs", db_index=False)
+    # No FK constraint in the database: it checks every new row on its own at commit (a third of the cost of
+    # COPYing a task's jobs). `jobstate.jobs_create` checks the tasks once per batch instead (it locks and
+    # counts them), and deleting a task still deletes its jobs (Django cascades).
+    task = models.ForeignKey(
+        ProductionTask, on_delete=models.CASCADE, related_name="jobs", db_index=False, db_constraint=False
+    )
     job_type = models.CharField("step", max_length=8, choices=JobType.choices, default=JobType.DERIV)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.DEFINED)
     attempt = models.PositiveIntegerField(default=1)
@@ -129,8 +136,9 @@ class Job(models.Model):
     )
     priority = models.PositiveIntegerField(default=560)
     memory_mb = models.PositiveIntegerField(default=2000)
-    # Deriv jobs: [[lfn, run, lumiblock, events], ...]. Merge jobs read JobOutputs (merged_into).
-    inputs = models.JSONField(default=list, blank=True)
+    # Deriv jobs: [[lfn, run, lumiblock, events], ...]. Merge jobs read JobOutputs (merged_into). Only ever read
+    # whole, in Python (job page, API, brokerage, retries), so kept as text rather than parsed into `jsonb`.
+    inputs = JSONTextField(default=list, blank=True)
     nevents = models.BigIntegerField(default=0)
     failures = models.PositiveIntegerField(default=0, help_text="failures of this input so far, this one included")
     error_source = models.CharField(max_length=16, blank=True)
@@ -187,7 +195,10 @@ class JobOutput(models.Model):
     bytes = models.BigIntegerField(default=0)
     events = models.BigIntegerField(default=0)
     file = models.ForeignKey("catalog.File", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    merged_into = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="merge_inputs")
+    # Indexed only once planned into a merge (see Meta): a new output adds no entry.
+    merged_into = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="merge_inputs", db_index=False
+    )
     deleted = models.BooleanField(default=False, help_text="unmerged file cleaned up after its merge")
 
     class Meta:
@@ -198,6 +209,8 @@ class JobOutput(models.Model):
                 name="output_unmerged_pending",
                 condition=Q(merged=False, merged_into__isnull=True),
             ),
+            # Queries name merge jobs (merged_into IN ...), which implies the condition.
+            models.Index(fields=["merged_into"], name="output_merged_into", condition=Q(merged_into__isnull=False)),
         ]
         constraints = [models.UniqueConstraint(fields=["lfn"], name="output_lfn_unique")]
 

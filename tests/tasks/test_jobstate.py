@@ -1,5 +1,7 @@
 """Job and task moves are compare-and-set and keep the task counters equal to a recount."""
 
+import pytest
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 
 from tasks.jobstate import jobs_create, jobs_move, tasks_move
@@ -50,6 +52,26 @@ def test_finished_deriv_jobs_count_processed_events_and_merge_jobs_count_done_ev
         jobs_move(job_ids=[deriv.pk, merge.pk], move=move)
     task.refresh_from_db()
     assert (task.events_processed, task.events_done) == (700, 700)
+
+
+def test_jobs_of_a_missing_task_are_refused_and_nothing_is_written(db):
+    task = ProductionTaskFactory()
+    jobs = [Job(task=task), Job(task_id=task.pk + 1000)]  # the database keeps no FK constraint: the service checks
+    with pytest.raises(IntegrityError, match=str(task.pk + 1000)), transaction.atomic():
+        jobs_create(jobs=jobs)
+    assert not Job.objects.exists()
+    assert counters(task) == recount(task)
+
+
+def test_inputs_read_back_as_written_and_filtered_job_lists_still_work(db):
+    task = ProductionTaskFactory()
+    inputs = [["data12_8TeV.00200842.AOD._0001.pool.root.1", 200842, 7, 1250], ['tab\tand "quote"', 1, 2, 3]]
+    [job] = jobs_create(jobs=[Job(task=task, inputs=inputs)])
+    assert Job.objects.get(pk=job.pk).inputs == inputs
+    Job.objects.filter(pk=job.pk).update(inputs=[])
+    assert Job.objects.get(pk=job.pk).inputs == []
+    # a filtered list's DISTINCT compares every column, the inputs too
+    assert list(Job.objects.filter(task__status=task.status).distinct().values_list("pk", flat=True)) == [job.pk]
 
 
 def test_task_moves_are_compare_and_set(db):
