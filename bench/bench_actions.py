@@ -114,7 +114,8 @@ def load(request):
     dataset, ptag = Dataset.objects.get(number=999999), PTag.objects.get(name="p9999")
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {ProductionTask._meta.db_table} CASCADE")
+        # Jobs have no FK constraint to their task (migration tasks 0008): a task TRUNCATE does not cascade to them.
+        cursor.execute(f"TRUNCATE {ProductionTask._meta.db_table}, {Job._meta.db_table} CASCADE")
     AuditEvent.objects.all().delete()
     Operation.objects.all().delete()
     mixes = [MIX_IDLE if i % 2 == 0 else MIX_BUSY for i in range(TASKS)]

@@ -25,7 +25,7 @@ def inputs_as_jsonb(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("catalog", "0003_files_and_replicas_cheaper_inserts"),
-        ("tasks", "0006_job_indexes_for_cheap_inserts"),
+        ("tasks", "0007_task_indexes_for_cheap_moves"),
     ]
 
     operations = [
