@@ -25,6 +25,10 @@ def use_database(name):
     from django.db import connection
 
     old = connection.settings_dict["NAME"]
+    with connection.cursor() as cursor:  # a fresh machine has not got it yet
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not cursor.fetchone():
+            cursor.execute(f'CREATE DATABASE "{name}"')
     connection.close()
     connection.settings_dict["NAME"] = name
     try:

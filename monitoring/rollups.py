@@ -152,14 +152,18 @@ def on_task_status(changes: dict[int, tuple[str, str]]) -> None:
     on_task_changes(statuses=changes)
 
 
-def on_task_changes(*, counters: dict[int, Counter] | None = None, statuses: dict | None = None) -> None:
+def on_task_changes(
+    *, counters: dict[int, Counter] | None = None, statuses: dict | None = None, signatures: dict | None = None
+) -> None:
     """Both hooks at once, for a batch that moves tasks and their counters together: one read of the tasks'
-    keys and one UPDATE per rollup row, instead of one of each per hook."""
+    keys and one UPDATE per rollup row, instead of one of each per hook. A caller that has the tasks'
+    `signatures` (task id -> `signature_of(...)`) at hand spares the read."""
     counters = {t: d for t, d in (counters or {}).items() if any(d.values())}
     statuses = {t: (old, new) for t, (old, new) in (statuses or {}).items() if old != new}
     if not counters and not statuses:
         return
-    signatures = task_signatures(counters.keys() | statuses.keys())
+    if signatures is None:
+        signatures = task_signatures(counters.keys() | statuses.keys())
     summed: dict[Signature, Counter] = defaultdict(Counter)  # tasks no longer in the table count nowhere
     for task_id, delta in counters.items():
         if (signature := signatures.get(task_id)) is not None:

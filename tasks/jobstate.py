@@ -6,6 +6,7 @@ Rows are locked (`select_for_update`) before they are counted, so two workers ra
 cannot both count its move.
 """
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from operator import attrgetter, itemgetter
@@ -387,13 +388,15 @@ def tasks_move_counting_rows(
         apply_task_deltas_bulk({pk: d for pk, d in deltas.items() if pk not in moved})
         rollups.on_task_changes(
             counters={pk: d for pk, d in deltas.items() if pk in moved},
-            statuses={pk: (old, new) for pk, old, new, _ in rows},
+            statuses={pk: (old, new) for pk, old, new, _, _ in rows},
+            signatures={pk: signature for pk, _, _, _, signature in rows},
         )
-    return [(pk, new, waiting) for pk, _old, new, waiting in rows]
+    return [(pk, new, waiting) for pk, _old, new, waiting, _ in rows]
 
 
-def _move_counting_postgres(task_ids, spec, deltas, idle_move) -> list[tuple[int, str, str, int]]:
-    """Lock (in id order), compare-and-set, add the counters and read the old statuses in one statement."""
+def _move_counting_postgres(task_ids, spec, deltas, idle_move) -> list[tuple[int, str, str, int, tuple]]:
+    """Lock (in id order), compare-and-set, add the counters and read the old statuses in one statement; each
+    moved task comes back with its rollup signature, so the rollups need not read the tasks again."""
     if not task_ids:
         return []
     fields = sorted(COUNTER_OF.values())
@@ -413,11 +416,17 @@ def _move_counting_postgres(task_ids, spec, deltas, idle_move) -> list[tuple[int
         f"FROM (SELECT id, status FROM {table} WHERE id = ANY(%s) AND status = ANY(%s) "
         "ORDER BY id FOR UPDATE) old "
         f"JOIN unnest({arrays}) AS d(id, {', '.join(fields)}) ON d.id = old.id "
-        "WHERE t.id = old.id RETURNING t.id, old.status, t.status, t.jobs_defined + t.jobs_assigned"
+        "WHERE t.id = old.id RETURNING t.id, old.status, t.status, t.jobs_defined + t.jobs_assigned, "
+        "t.request_id, t.group_id, t.project, t.ptag_id, t.formats::text"
     )
     sources = sorted(str(s) for s in spec.sources)
     none = Counter()
     params = [int_array(task_ids)] + [int_array([deltas.get(pk, none)[f] for pk in task_ids]) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*head, now, task_ids, sources, *params])
-        return sorted(cursor.fetchall())
+        rows = cursor.fetchall()
+    formats = {text: json.loads(text) for text in {row[-1] for row in rows}}  # a handful of distinct lists
+    return sorted(
+        (pk, old, new, waiting, rollups.signature_of(request_id, group_id, project, ptag_id, formats[text]))
+        for pk, old, new, waiting, request_id, group_id, project, ptag_id, text in rows
+    )
