@@ -32,6 +32,7 @@ TASK_COUNTER_FIELDS = (
     "events_total",
     "events_processed",
     "events_done",
+    "events_merged",
     "jobs_defined",
     "jobs_assigned",
     "jobs_running",
@@ -47,6 +48,7 @@ SAMPLE_FIELDS = (
     "events_total",
     "events_processed",
     "events_done",
+    "events_merged",
     "jobs_running",
     "jobs_finished",
     "jobs_failed",
@@ -61,6 +63,7 @@ class CountersMixin(models.Model):
     events_total = counter()
     events_processed = counter()
     events_done = counter()
+    events_merged = counter()  # input events whose outputs are all merged: progress, skims included
     jobs_defined = counter()
     jobs_assigned = counter()
     jobs_running = counter()
@@ -114,7 +117,7 @@ class Rollup(CountersMixin):
 
     @property
     def progress(self) -> float:
-        return min(self.events_done / self.events_total, 1.0) if self.events_total else 0.0
+        return min(self.events_merged / self.events_total, 1.0) if self.events_total else 0.0
 
 
 class Sample(CountersMixin):

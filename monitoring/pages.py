@@ -87,7 +87,7 @@ def task_segments(task, steps) -> list[tuple[str, str, float, int]]:
     if not total:
         return []
     deriv = steps.get(JobType.DERIV, {})
-    done = min(task.events_done, total)
+    done = min(task.events_merged, total)
     merging = max(min(task.events_processed, total) - done, 0)
     running = sum(deriv.get(s, {}).get("events", 0) for s in JOB_ACTIVE)
     failed = deriv.get(JobStatus.FAILED, {}).get("events", 0)
@@ -197,7 +197,7 @@ def request_progress(req) -> dict:
     """The request's rollup row, its slices' progress (task counters summed per slice) and its first tasks."""
     rollup = Rollup.objects.filter(dimension=Dimension.REQUEST, key=str(req.pk)).first()
     values = rollup.__dict__ if rollup else {}
-    fields = ("events_total", "events_processed", "events_done", "jobs_running", "jobs_failed")
+    fields = ("events_total", "events_processed", "events_merged", "events_done", "jobs_running", "jobs_failed")
     slices = (
         req.tasks.order_by()
         .values("slice_id", "slice__position", "slice__dataset_name")
@@ -208,7 +208,7 @@ def request_progress(req) -> dict:
     return {
         "progress_row": row_of(Dimension.REQUEST, str(req.pk), values, {}),
         "slice_rows": [
-            {**s, "progress": (s["events_done"] or 0) / s["events_total"] if s["events_total"] else 0} for s in slices
+            {**s, "progress": (s["events_merged"] or 0) / s["events_total"] if s["events_total"] else 0} for s in slices
         ],
         "progress_tasks": tasks,
         "timeline": audit_of(req),

@@ -11,6 +11,7 @@ from django.db.models import BigIntegerField, Count, OuterRef, Q, Subquery, Sum,
 from django.db.models.functions import Coalesce
 
 from tasks.jobstate import COUNTER_OF, EVENTS_OF
+from tasks.merges import merged_deriv_jobs
 from tasks.models import Job, ProductionTask
 from tasks.states import JobStatus, TaskStatus
 
@@ -35,6 +36,10 @@ def recount_expressions() -> dict:
     exprs = {field: job_subquery(Count("pk"), status=status) for status, field in COUNTER_OF.items()}
     for job_type, field in EVENTS_OF.items():
         exprs[field] = job_subquery(Sum("nevents"), status=JobStatus.FINISHED, job_type=job_type)
+    merged = merged_deriv_jobs().filter(task=OuterRef("pk")).order_by().values("task")
+    exprs["events_merged"] = Coalesce(
+        Subquery(merged.annotate(v=Sum("nevents")).values("v")[:1]), Value(0), output_field=BigIntegerField()
+    )
     return exprs
 
 

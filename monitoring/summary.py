@@ -36,6 +36,10 @@ class BadFilter(ValueError):
     """A filter value that is malformed or names nothing we know (the message says which and why)."""
 
 
+# Input events (total, processed by deriv jobs, merged: the progress) and events in merged outputs.
+EVENT_FIELDS = ("events_total", "events_processed", "events_merged", "events_done")
+
+
 @dataclass
 class Row:
     """One line of a dashboard: a scope's counters, its tasks by status, and what the last hour says."""
@@ -49,14 +53,14 @@ class Row:
     failed_by_class: dict
     failed_last_hour: int | None = None
     finished_last_hour: int | None = None
-    throughput: float | None = None  # events (merged) per hour
+    throughput: float | None = None  # input events whose outputs got merged, per hour
     eta: datetime | None = None
     segments: list = field(default_factory=list)
 
     @property
     def progress(self) -> float:
         total = self.counters.get("events_total", 0)
-        return min(self.counters.get("events_done", 0) / total, 1.0) if total else 0.0
+        return min(self.counters.get("events_merged", 0) / total, 1.0) if total else 0.0
 
     @property
     def tasks_total(self) -> int:
@@ -64,14 +68,14 @@ class Row:
 
     @property
     def tasks_active(self) -> int:
-        """Tasks that can still add events: with none, the scope has ended whatever its fraction (skims end < 1)."""
+        """Tasks that can still add events: with none, the scope has ended whatever its fraction."""
         return sum(n for status, n in self.tasks.items() if status in TASK_ACTIVE)
 
     @property
     def event_segments(self) -> list[tuple[str, float, int]]:
-        """(css class, percent, events): merged, processed but not merged yet, not processed."""
+        """(css class, percent, input events): merged, processed but not merged yet, not processed."""
         total = self.counters.get("events_total", 0)
-        done = min(self.counters.get("events_done", 0), total)
+        done = min(self.counters.get("events_merged", 0), total)
         processed = min(max(self.counters.get("events_processed", 0) - done, 0), total - done)
         parts = [("done", done), ("running", processed), ("other", total - done - processed)]
         return [(css, 100 * n / total, n) for css, n in parts if n] if total else []
@@ -96,7 +100,7 @@ class Row:
             "key": self.key,
             "label": self.label,
             "progress": round(self.progress, 6),
-            **{k: self.counters.get(k, 0) for k in ("events_total", "events_processed", "events_done")},
+            **{k: self.counters.get(k, 0) for k in EVENT_FIELDS},
             "tasks_total": self.tasks_total,
             "tasks": self.tasks,
             "jobs": {s: self.counters.get(f"jobs_{s}", 0) for s in JOB_STATES},
@@ -259,8 +263,8 @@ def with_rates(row: Row, base: Sample | None, now) -> Row:
     row.failed_last_hour = max(row.counters.get("jobs_failed", 0) - base.jobs_failed, 0)
     row.finished_last_hour = max(row.counters.get("jobs_finished", 0) - base.jobs_finished, 0)
     if elapsed_h >= 1 / 60:
-        row.throughput = max(row.counters.get("events_done", 0) - base.events_done, 0) / elapsed_h
-        remaining = row.counters.get("events_total", 0) - row.counters.get("events_done", 0)
+        row.throughput = max(row.counters.get("events_merged", 0) - base.events_merged, 0) / elapsed_h
+        remaining = row.counters.get("events_total", 0) - row.counters.get("events_merged", 0)
         if remaining > 0 and row.throughput > 0 and row.tasks_active:
             row.eta = now + timedelta(hours=remaining / row.throughput)
     return row

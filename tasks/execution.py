@@ -85,10 +85,16 @@ def outputs_record(*, updates: list[JobUpdate], jobs: dict[int, tuple]) -> None:
     )
     datasets_add([(file[0], file[2], file[3]) for file in files])
     merges_done = [u.job_id for u in updates if jobs[u.job_id][1] == JobType.MERGE]
-    if merges_done:
-        from .merges import unmerged_delete  # the merge service imports this module's neighbours
+    # Deriv jobs that wrote nothing to merge are as far as they will get: their input counts as merged now.
+    deriv = [u for u in updates if jobs[u.job_id][1] == JobType.DERIV]
+    nothing_to_merge = [u.job_id for u in deriv if not any(o.events > 0 and o.bytes > 0 for o in u.outputs)]
+    from .merges import inputs_settle, unmerged_delete  # the merge service imports this module's neighbours
 
-        unmerged_delete(outputs=JobOutput.objects.filter(merged_into__in=merges_done, deleted=False))
+    inputs_settle(job_ids=nothing_to_merge)
+    if merges_done:
+        merged_by_these = JobOutput.objects.filter(merged_into__in=merges_done)
+        inputs_settle(job_ids=set(merged_by_these.values_list("job_id", flat=True)))
+        unmerged_delete(outputs=merged_by_these.filter(deleted=False))
 
 
 FILE_FIELDS = ("dataset_id", "lfn", "bytes", "events", "lumiblocks")

@@ -33,7 +33,7 @@ COUNTER_OF = {
 # (a task's events come from merged outputs only; unmerged ones never count).
 EVENTS_OF = {JobType.DERIV: "events_processed", JobType.MERGE: "events_done"}
 # The task's own counter columns; deltas may carry more keys (failures by class) for the rollups only.
-COUNTER_FIELDS = (*COUNTER_OF.values(), "events_total", *EVENTS_OF.values())
+COUNTER_FIELDS = (*COUNTER_OF.values(), "events_total", *EVENTS_OF.values(), "events_merged")
 TASK_COUNTERS = frozenset(COUNTER_FIELDS)
 
 

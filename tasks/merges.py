@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, Sum
 
 from catalog.models import Replica, StorageEndpoint
 
-from .jobstate import jobs_create
+from .jobstate import apply_task_deltas, jobs_create
 from .merging import plan_merges
 from .models import Job, JobOutput, JobType, ProductionTask
 from .states import JOB_ACTIVE, JobStatus, TaskStatus
@@ -114,6 +114,38 @@ def unmerged_delete(*, outputs, chunk: int = 5000) -> int:
             StorageEndpoint.objects.filter(pk=endpoint_id).update(used_bytes=F("used_bytes") - size)
         JobOutput.objects.filter(pk__in=[pk for pk, _ in part]).update(deleted=True)
     return len(rows)
+
+
+def outputs_not_merged():
+    """The outputs of a deriv job (OuterRef) that hold data and are not in a finished merge yet."""
+    waiting = Q(merged_into__isnull=True) | ~Q(merged_into__status=JobStatus.FINISHED)
+    return JobOutput.objects.filter(waiting, job=OuterRef("pk"), merged=False, events__gt=0, bytes__gt=0)
+
+
+def merged_deriv_jobs():
+    """Finished deriv jobs that recorded their outputs, all of whose outputs with data are in finished merges
+    (or that wrote only empty files): their input is done."""
+    jobs = Job.objects.filter(job_type=JobType.DERIV, status=JobStatus.FINISHED)
+    return jobs.filter(Exists(JobOutput.objects.filter(job=OuterRef("pk")))).exclude(Exists(outputs_not_merged()))
+
+
+def inputs_settle(*, job_ids) -> None:
+    """Deriv jobs among `job_ids` that are now merged: their input events count in `events_merged`.
+
+    Call with the jobs whose outputs a merge just finished (or that just finished with nothing to merge), in
+    the transaction of that move: a job counts once, when the finish of its last merge (or its own) is seen."""
+    if not job_ids:
+        return
+    settled = (
+        merged_deriv_jobs()
+        .filter(pk__in=sorted(job_ids))
+        .order_by()
+        .values_list("task_id")
+        .annotate(events=Sum("nevents"))
+    )
+    deltas = {task_id: Counter(events_merged=events) for task_id, events in settled if events}
+    if deltas:
+        apply_task_deltas(deltas)
 
 
 def unmerged_cleanup(*, limit: int = 20_000) -> int:

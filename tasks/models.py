@@ -51,6 +51,10 @@ class ProductionTask(models.Model):
     events_total = models.BigIntegerField(default=0, help_text="input events")
     events_processed = models.BigIntegerField(default=0, help_text="input events of finished deriv jobs")
     events_done = models.BigIntegerField(default=0, help_text="events in merged outputs")
+    # Progress, in input events: a skim's merged outputs hold fewer events than its input, so events_done can
+    # never say how far a task has come. A deriv job's input events count here once none of its outputs is
+    # left unmerged (merged and cleaned up, or empty).
+    events_merged = models.BigIntegerField(default=0, help_text="input events whose outputs are all merged")
     jobs_defined = models.PositiveIntegerField(default=0)
     jobs_assigned = models.PositiveIntegerField(default=0)
     jobs_running = models.PositiveIntegerField(default=0)
@@ -85,8 +89,8 @@ class ProductionTask(models.Model):
 
     @property
     def progress(self) -> float:
-        """Fraction of input events in merged outputs (0..1)."""
-        return min(self.events_done / self.events_total, 1.0) if self.events_total else 0.0
+        """Fraction of input events whose outputs are merged (0..1)."""
+        return min(self.events_merged / self.events_total, 1.0) if self.events_total else 0.0
 
 
 class TaskDataset(models.Model):

@@ -33,6 +33,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "events_total",
             "events_processed",
             "events_done",
+            "events_merged",
             "progress",
             "jobs_defined",
             "jobs_assigned",

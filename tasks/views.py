@@ -29,7 +29,7 @@ class TaskListView(ObjectListView):
         ("Status", lambda t: status_badge(t.status)),
         ("Priority", "priority"),
         ("Progress", task_progress_bar),
-        ("Events done", lambda t: f"{intcomma(t.events_done)} / {intcomma(t.events_total)}"),
+        ("Input events done", lambda t: f"{intcomma(t.events_merged)} / {intcomma(t.events_total)}"),
         ("Jobs running", "jobs_running"),
         ("Jobs failed", "jobs_failed"),
         ("Created", lambda t: t.created.strftime("%Y-%m-%d %H:%M")),

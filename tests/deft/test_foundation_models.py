@@ -59,9 +59,10 @@ def test_slice_positions_are_unique_within_a_request(db):
         SliceFactory(request=first.request, position=1)
 
 
-def test_task_progress_counts_merged_events_only(db):
-    task = ProductionTaskFactory(events_total=10_000, events_processed=10_000, events_done=2_500)
-    assert task.progress == 0.25
+def test_task_progress_counts_input_events_whose_outputs_are_merged(db):
+    # A skim: every input event processed, 40% of them merged so far, into outputs 10x smaller than the input.
+    task = ProductionTaskFactory(events_total=10_000, events_processed=10_000, events_merged=4_000, events_done=400)
+    assert task.progress == 0.4
     assert task.get_absolute_url() == f"/tasks/{task.pk}/"
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from monitoring import rollups
 from tasks.jobstate import jobs_create, jobs_move, tasks_move
+from tasks.merges import inputs_settle
 from tasks.models import Job, JobOutput, ProductionTask
 from tests.factories import (
     ProductionRequestFactory,
@@ -67,9 +68,12 @@ def merge(task, site, *, fail=False) -> Job:
     (job,) = jobs_create(jobs=[Job(task=task, job_type="merge", nevents=nevents)])
     for d in derivs:
         for f in task.formats:
-            JobOutput.objects.create(job=d, format=f, lfn=f"{f}.{d.pk:08d}.um.root", events=d.nevents, merged_into=job)
+            um = f"{f}.{d.pk:08d}.um.root"
+            size = d.nevents * 10**5
+            JobOutput.objects.create(job=d, format=f, lfn=um, events=d.nevents, bytes=size, merged_into=job)
     run([job.pk], site, end="fail" if fail else "finish", per_job={job.pk: MERGE_OOM} if fail else None)
     if not fail:
+        inputs_settle(job_ids=[d.pk for d in derivs])  # as the executor's finishing move does
         for f in task.formats:
             JobOutput.objects.create(
                 job=job, format=f, lfn=f"{f}.{job.pk:08d}.merged.root", events=nevents, merged=True

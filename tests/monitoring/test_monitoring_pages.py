@@ -155,7 +155,7 @@ def test_the_sites_page_shows_running_failed_and_disks(production, shifter_clien
     assert "phys-susy:" in html
 
 
-def test_a_scope_whose_tasks_all_ended_shows_no_estimated_end_even_when_skims_kept_it_below_one():
+def test_a_skimmed_production_is_done_when_its_input_is_merged_though_its_outputs_hold_fewer_events():
     from datetime import timedelta
 
     from django.utils import timezone
@@ -164,13 +164,15 @@ def test_a_scope_whose_tasks_all_ended_shows_no_estimated_end_even_when_skims_ke
     from monitoring.summary import Row, with_rates
 
     now = timezone.now()
-    hour_ago = Sample(ts=now - timedelta(hours=1), jobs_failed=0, jobs_finished=0, events_done=0)
+    hour_ago = Sample(ts=now - timedelta(hours=1), jobs_failed=0, jobs_finished=0, events_done=0, events_merged=0)
 
-    def row(tasks):
-        counters = {"events_total": 1_000_000, "events_done": 220_000, "jobs_finished": 40}
+    def row(tasks, merged):
+        # A skim keeps 22 % of its input events: its merged outputs hold 220,000 events for 1,000,000 input.
+        counters = {"events_total": 1_000_000, "events_merged": merged, "events_done": merged * 22 // 100}
         return with_rates(Row("all", "", "all production", {}, counters, tasks, {}), hour_ago, now)
 
-    ended = row({"done": 20})
-    assert ended.throughput == 220_000 and ended.eta is None and ended.tasks_active == 0
-    running = row({"done": 19, "running": 1})
-    assert running.eta is not None and running.eta > now
+    ended = row({"done": 20}, 1_000_000)
+    assert ended.progress == 1.0 and ended.throughput == 1_000_000 and ended.eta is None
+    assert [css for css, _, _ in ended.event_segments] == ["done"]
+    halfway = row({"done": 10, "running": 10}, 500_000)
+    assert halfway.progress == 0.5 and halfway.eta == now + timedelta(hours=1)

@@ -156,7 +156,7 @@ def test_throughput_gives_an_eta(production, susy):
     merge(new, production.site)
     scope = summary(filters={}, now=now)["scope"]
     assert scope.throughput == pytest.approx(4000)
-    remaining = scope.counters["events_total"] - scope.counters["events_done"]
+    remaining = scope.counters["events_total"] - scope.counters["events_merged"]
     assert scope.eta == now + timedelta(hours=remaining / 4000)
 
 

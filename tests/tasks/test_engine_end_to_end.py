@@ -16,11 +16,16 @@ def fast_grid(settings):
 def test_a_request_of_datasets_runs_to_done_with_outputs_on_the_group_disk(db, fast_grid):
     group = demo_world(datasets=8)
     _request, tasks = request_tasks(group, count=8)
+    ptag = tasks[0].ptag  # a skim: the outputs keep 22 % of the input events
+    ptag.format_params = {f: {**ptag.params_for(f), "skim_efficiency": 0.22} for f in ptag.formats}
+    ptag.save()
     run_until_ended()
     for task in ProductionTask.objects.filter(pk__in=[t.pk for t in tasks]):
         assert task.status == "done", (task.status, task.error_dialog)
         merged = task.datasets.get(merged=True).dataset
         assert task.events_done == merged.events > 0
+        # Done means every input event is merged, although the skim's outputs hold fewer events than the input.
+        assert task.events_done < task.events_total == task.events_merged and task.progress == 1.0
         rule = ReplicationRule.objects.get(dataset=merged)
         assert rule.state == "OK" and rule.endpoint.token_type == TokenType.GROUPDISK
         assert rule.endpoint.physgroup == "phys-susy"
