@@ -68,7 +68,7 @@ def outputs_record(*, updates: list[JobUpdate], jobs: dict[int, tuple]) -> None:
         task_id, job_type, site_id = jobs[update.job_id]
         merged = job_type == JobType.MERGE
         for out in update.outputs:
-            empty = out.events <= 0 or out.bytes <= 0
+            empty = not holds_data(out)
             # An empty file is never merged: nothing is kept on disk, the row only records that it was written.
             outputs.append([update.job_id, out.format, out.lfn, merged, out.bytes, out.events, None, None, empty])
             if empty and not merged:
@@ -85,16 +85,21 @@ def outputs_record(*, updates: list[JobUpdate], jobs: dict[int, tuple]) -> None:
     )
     datasets_add([(file[0], file[2], file[3]) for file in files])
     merges_done = [u.job_id for u in updates if jobs[u.job_id][1] == JobType.MERGE]
-    # Deriv jobs that wrote nothing to merge are as far as they will get: their input counts as merged now.
-    deriv = [u for u in updates if jobs[u.job_id][1] == JobType.DERIV]
-    nothing_to_merge = [u.job_id for u in deriv if not any(o.events > 0 and o.bytes > 0 for o in u.outputs)]
+    # Input is done for deriv jobs that wrote nothing to merge, and for those whose last merge just finished.
+    settled = {u.job_id for u in updates if jobs[u.job_id][1] == JobType.DERIV and not any(map(holds_data, u.outputs))}
     from .merges import inputs_settle, unmerged_delete  # the merge service imports this module's neighbours
 
-    inputs_settle(job_ids=nothing_to_merge)
+    merged_by_these = JobOutput.objects.filter(merged_into__in=merges_done)
     if merges_done:
-        merged_by_these = JobOutput.objects.filter(merged_into__in=merges_done)
-        inputs_settle(job_ids=set(merged_by_these.values_list("job_id", flat=True)))
+        settled.update(merged_by_these.values_list("job_id", flat=True))
+    inputs_settle(job_ids=settled)
+    if merges_done:
         unmerged_delete(outputs=merged_by_these.filter(deleted=False))
+
+
+def holds_data(output) -> bool:
+    """An output file with events and bytes: it is merged; an empty one is only recorded."""
+    return output.events > 0 and output.bytes > 0
 
 
 FILE_FIELDS = ("dataset_id", "lfn", "bytes", "events", "lumiblocks")

@@ -64,7 +64,7 @@ def update_counters_at_once(deltas: dict[int, Counter]) -> int:
         cursor.execute(
             f"UPDATE {table} AS t SET {sets} FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(COUNTER_FIELDS)})"
             " WHERE t.id = v.id",
-            [ids, *([deltas[pk][f] for pk in ids] for f in COUNTER_FIELDS)],
+            [int_array(ids), *(int_array([deltas[pk][f] for pk in ids]) for f in COUNTER_FIELDS)],
         )
     return found
 
