@@ -14,6 +14,7 @@ import time
 import django
 
 TASKS = 10_000
+BENCH_INPUT = "mc14_8TeV.999999.Bench.merge.AOD.e1_s1_r1"  # by name: other benches' inputs share the number
 LOOP_TASKS = 200  # the per-object loop is measured on this many tasks and extrapolated to TASKS
 # Per task, 20 jobs: half the tasks have running jobs (they stay `toabort` until the executor reports),
 # the other half only waiting ones (they become `aborted` at once).
@@ -87,7 +88,7 @@ def fixtures():
         group=group, requester=actor, description="bench"
     )
     Dataset.objects.get_or_create(
-        name="mc14_8TeV.999999.Bench.merge.AOD.e1_s1_r1",
+        name=BENCH_INPUT,
         defaults={
             "project": "mc14_8TeV",
             "number": 999999,
@@ -111,7 +112,7 @@ def load(request):
     from requests_app.models import PTag
     from tasks.models import Job, Operation, ProductionTask
 
-    dataset, ptag = Dataset.objects.get(number=999999), PTag.objects.get(name="p9999")
+    dataset, ptag = Dataset.objects.get(name=BENCH_INPUT), PTag.objects.get(name="p9999")
     now = timezone.now()
     with connection.cursor() as cursor:
         # Jobs have no FK constraint to their task (migration tasks 0008): a task TRUNCATE does not cascade to them.
