@@ -43,12 +43,12 @@ def request_approved(request, *, actor, counts: dict) -> int:
 
 def mail_tasks_aborted(*, operation_id: int) -> int:
     """One mail per request whose tasks an abort operation changed, to the request's group's e-group."""
-    from deft.models import AuditEvent
+    from deft.audit import audit_by_operation
     from requests_app.models import ProductionRequest
     from tasks.models import Operation, ProductionTask
 
     op = Operation.objects.select_related("actor").get(pk=operation_id)
-    changed = AuditEvent.objects.filter(operation_id=op.pk).values("object_id")
+    changed = audit_by_operation(op.pk).values("object_id")
     per_request = dict(
         ProductionTask.objects.filter(pk__in=changed).values_list("request_id").annotate(n=Count("id")).order_by()
     )

@@ -6,7 +6,6 @@ pages reads jobs across tasks.
 
 from collections import defaultdict
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404
 from django.template import TemplateDoesNotExist
@@ -14,7 +13,7 @@ from django.template.loader import get_template
 
 from catalog.models import ReplicationRule
 from deft import permissions
-from deft.models import AuditEvent
+from deft.audit import audit_history
 from requests_app.models import ProductionRequest
 from tasks.models import ErrorCode, Job, JobType, ProductionTask, TaskDataset
 from tasks.states import JOB_ACTIVE, JobStatus
@@ -35,8 +34,7 @@ def template_exists(name: str) -> bool:
 
 
 def audit_of(obj, limit=100):
-    ct = ContentType.objects.get_for_model(obj)
-    return AuditEvent.objects.filter(content_type=ct, object_id=obj.pk).select_related("actor")[:limit]
+    return audit_history(obj, limit=limit, newest_first=True)
 
 
 # --- task -----------------------------------------------------------------------------------------------------

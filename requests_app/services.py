@@ -6,7 +6,6 @@ is left alone and the caller is told why (InvalidTransition). Mail and queueing 
 
 from dataclasses import dataclass
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +13,8 @@ from django.utils import timezone
 from catalog.models import Dataset
 from catalog.naming import DatasetNameError, parse_dataset_name
 from deft import notifications, permissions
-from deft.models import AuditEvent, PhysicsGroup
+from deft.audit import audit_history, audit_record
+from deft.models import PhysicsGroup
 from tasks.models import Operation
 
 from .models import DEFAULT_PRIORITY, ProductionRequest, PTag, Slice
@@ -66,22 +66,13 @@ def render_problem(where, message: str) -> str:
     return f"{where}: {message}"
 
 
-def audit(actor, verb: str, request: ProductionRequest, comment: str = "", **details) -> AuditEvent:
-    return AuditEvent.objects.create(
-        actor=actor,
-        verb=verb,
-        content_type=ContentType.objects.get_for_model(ProductionRequest),
-        object_id=request.pk,
-        object_repr=str(request)[:255],
-        comment=comment,
-        details=details,
-    )
+def audit(actor, verb: str, request: ProductionRequest, comment: str = "", **details):
+    return audit_record(actor=actor, verb=verb, obj=request, comment=comment, details=details)
 
 
 def history(request: ProductionRequest):
     """The request's timeline, oldest first."""
-    ct = ContentType.objects.get_for_model(ProductionRequest)
-    return AuditEvent.objects.filter(content_type=ct, object_id=request.pk).select_related("actor").order_by("id")
+    return audit_history(request)
 
 
 # --- validation -----------------------------------------------------------------------------------------------

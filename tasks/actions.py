@@ -8,14 +8,12 @@ redelivery with no task changed twice.
 """
 
 import bisect
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError, connection, transaction
 from django.db.models import Count, F
@@ -23,7 +21,8 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from deft import permissions
-from deft.models import AuditEvent, PhysicsGroup
+from deft.audit import audit_record_many
+from deft.models import PhysicsGroup
 
 from .filtersets import TaskFilterSet
 from .jobstate import (
@@ -404,42 +403,15 @@ def kill_jobs(op: Operation, job_ids: list[int]) -> None:
 
 def audit_batch(op: Operation, task_ids: list[int]) -> None:
     """One audit row per changed task, in one insert; a redone batch writes no row twice."""
-    if not task_ids:
-        return
-    content_type = ContentType.objects.get_for_model(ProductionTask)
-    details = {"params": op.params} if op.params else {}
-    if connection.vendor == "postgresql":
-        return audit_insert_select(op, task_ids, content_type.pk, details)
-    names = dict(ProductionTask.objects.filter(pk__in=task_ids).values_list("pk", "name"))
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                actor_id=op.actor_id,
-                verb=op.action,
-                content_type=content_type,
-                object_id=pk,
-                object_repr=names.get(pk, "")[:255],
-                comment=op.comment,
-                details=details,
-                operation_id=op.pk,
-            )
-            for pk in task_ids
-        ],
-        ignore_conflicts=True,
+    audit_record_many(
+        actor_id=op.actor_id,
+        verb=op.action,
+        model=ProductionTask,
+        object_ids=task_ids,
+        comment=op.comment,
+        details={"params": op.params} if op.params else {},
+        operation_id=op.pk,
     )
-
-
-def audit_insert_select(op: Operation, task_ids: list[int], content_type_id: int, details: dict) -> None:
-    """The same rows written by the database from the task table: no Python object per task."""
-    audit, tasks = AuditEvent._meta.db_table, ProductionTask._meta.db_table
-    sql = (
-        f"INSERT INTO {audit} (actor_id, verb, content_type_id, object_id, object_repr, comment, details, "
-        f"operation_id, created) SELECT %s, %s, %s, id, left(name, 255), %s, %s::jsonb, %s, %s FROM {tasks} "
-        "WHERE id = ANY(%s) ON CONFLICT DO NOTHING"
-    )
-    params = [op.actor_id, op.action, content_type_id, op.comment, json.dumps(details), op.pk, timezone.now()]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, list(task_ids)])
 
 
 # ------------------------------------------------------------------------------------ the actions, per batch

@@ -4,14 +4,13 @@ Only production managers may (`manage_rules`); every change is audited. A patter
 refused with `compile_rule_pattern`'s message and nothing is written.
 """
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from deft import permissions
-from deft.models import AuditEvent
+from deft.audit import audit_record
 
 from .error_catalog import RulePatternError, compile_rule_pattern
 from .errors import forget_tables
@@ -45,14 +44,7 @@ def _check(fields: dict) -> None:
 
 
 def _audit(actor, verb: str, rule: ErrorRule, details: dict | None = None) -> None:
-    AuditEvent.objects.create(
-        actor=actor,
-        verb=verb,
-        content_type=ContentType.objects.get_for_model(ErrorRule),
-        object_id=rule.pk,
-        object_repr=str(rule)[:255],
-        details=details or {},
-    )
+    audit_record(actor=actor, verb=verb, obj=rule, details=details)
 
 
 def error_rule_create(*, actor, **fields) -> ErrorRule:

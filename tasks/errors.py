@@ -11,14 +11,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Count, Max
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from deft.models import AuditEvent
+from deft.audit import audit_record
 
 from .error_catalog import Classification, classify, codes_by_key
 from .models import ErrorClass, ErrorCode, ErrorRule, Job, ProductionTask, RetryAction
@@ -250,12 +249,10 @@ def _record_software_pause(task: ProductionTask, counts: Counter) -> None:
     summary = task_error_summary(task)
     software, total = counts[ErrorClass.SOFTWARE], sum(counts.values())
     comment = f"paused: {software} of {total} failures are software errors"
-    AuditEvent.objects.create(
+    audit_record(
         actor=None,
         verb="pause_software_failures",
-        content_type=ContentType.objects.get_for_model(ProductionTask),
-        object_id=task.pk,
-        object_repr=str(task)[:255],
+        obj=task,
         comment=comment,
         details={"software_failures": software, "failures": total},
     )
