@@ -61,7 +61,7 @@ def prepare():
     from django.core.management import call_command
 
     from deft.celery import app
-    from tasks.executors import base
+    from tasks.engine.executors import base
 
     call_command("migrate", verbosity=0)
     app.conf.broker_url = "memory://"  # the POST queues into memory; the worker part runs in this process
@@ -171,8 +171,8 @@ def default_of(field):
 def measure_ours(request, actor) -> tuple[float, float]:
     from rest_framework.test import APIClient
 
-    from tasks.actions import operation_run
     from tasks.models import Operation
+    from tasks.operations.task_actions import operation_run
 
     load(request)
     api = APIClient()

@@ -35,8 +35,8 @@ MIX = (
 
 
 def classification_rows() -> list[dict]:
-    from tasks.error_catalog import classify
-    from tasks.errors import classify_failure, forget_tables, registry, rules_in_order
+    from tasks.errors.classification import classify_failure, forget_tables, registry, rules_in_order
+    from tasks.errors.registry import classify
 
     rng = random.Random(5)
     failures = [rng.choice(MIX) for _ in range(FAILURES)]
@@ -102,7 +102,7 @@ def summary_rows() -> list[dict]:
     from django.db import connection
     from django.utils import timezone
 
-    from tasks.error_summary import SummaryFilters, errors_summary
+    from tasks.errors.summaries import SummaryFilters, errors_summary
     from tasks.models import Job
 
     make_jobs()

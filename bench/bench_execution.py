@@ -68,7 +68,7 @@ def make_world():
         ProductionTaskFactory(request=request, group=group, input_dataset=dataset, ptag=ptag, status="running")
         for _ in range(20)
     ]
-    from tasks.definition import output_datasets_ensure
+    from tasks.engine.definition import output_datasets_ensure
 
     for task in tasks:  # as defining them does
         output_datasets_ensure(task=task)
@@ -102,7 +102,7 @@ def rate(n, seconds):
 
 
 def bench_jobs_create(world) -> dict:
-    from tasks.jobstate import jobs_create
+    from tasks.engine.moves import jobs_create
     from tasks.models import Job, ProductionTask
 
     jobs = job_specs(world, JOBS)
@@ -152,8 +152,8 @@ def copy_rate(world, Job) -> int:
 
 def submitted_jobs(world, n):
     """n jobs assigned to the bench site and handed to the simulated grid."""
-    from tasks.executors.simulated import SimulatedGrid
-    from tasks.jobstate import jobs_create, jobs_move
+    from tasks.engine.executors.simulated import SimulatedGrid
+    from tasks.engine.moves import jobs_create, jobs_move
 
     ids = [j.pk for j in jobs_create(jobs=job_specs(world, n))]
     jobs_move(job_ids=ids, move="assign", values={"site_id": world["site"].pk})
@@ -162,8 +162,8 @@ def submitted_jobs(world, n):
 
 
 def bench_updates(world) -> dict:
-    from tasks.execution import job_updates_apply
-    from tasks.executors.simulated import SimulatedGrid
+    from tasks.engine.executors.simulated import SimulatedGrid
+    from tasks.engine.job_updates import job_updates_apply
     from tasks.models import Job, ProductionTask
 
     ids = submitted_jobs(world, UPDATES_JOBS)
@@ -215,7 +215,7 @@ def bench_updates(world) -> dict:
 
 
 def counters_exact() -> bool:
-    from tasks.jobstate import COUNTER_OF
+    from tasks.engine.moves import COUNTER_OF
     from tasks.models import Job, ProductionTask
 
     counts = {(t, s): n for t, s, n in Job.objects.values_list("task_id", "status").annotate(n=Count("id")).order_by()}

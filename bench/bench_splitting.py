@@ -10,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make `tasks` importable
 from bench.run import best_of  # noqa: E402
-from tasks.merging import UnmergedOutput, plan_merges  # noqa: E402
-from tasks.splitting import InputFile, split_by_lumiblock  # noqa: E402
+from tasks.engine.merge_planning import UnmergedOutput, plan_merges  # noqa: E402
+from tasks.engine.splitting import InputFile, split_by_lumiblock  # noqa: E402
 
 FILES, LUMIBLOCKS, EVENTS = 2_000, 100_000, 10_000_000
 LUMIBLOCKS_BIG_FILE, LUMIBLOCKS_SMALL_FILE = 90, 10  # files alternate ~9k and ~1k events

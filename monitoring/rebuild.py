@@ -10,8 +10,8 @@ from django.db import connection, transaction
 from django.db.models import BigIntegerField, Count, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from tasks.jobstate import COUNTER_OF, EVENTS_OF
-from tasks.merges import merged_deriv_jobs
+from tasks.engine.merge_moves import merged_deriv_jobs
+from tasks.engine.moves import COUNTER_OF, EVENTS_OF
 from tasks.models import Job, ProductionTask
 from tasks.states import JobStatus, TaskStatus
 

@@ -11,8 +11,8 @@ from django.db.models import Count
 from catalog.models import Dataset, File, ReplicaState, StorageEndpoint
 from catalog.naming import DatasetNameError, task_name
 from catalog.rse_expression import RSEExpressionError, choose_endpoint
+from tasks.engine.splitting import InputFile, split_by_lumiblock
 from tasks.models import ProductionTask
-from tasks.splitting import InputFile, split_by_lumiblock
 from tasks.states import TASK_ACTIVE
 
 from .models import ProductionRequest, Slice

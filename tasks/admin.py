@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from .forms import ErrorRuleForm
-from .models import ErrorCode, ErrorRule, Job, JobOutput, Operation, ProductionTask
+from tasks.forms import ErrorRuleForm
+from tasks.models import ErrorCode, ErrorRule, Job, JobOutput, Operation, ProductionTask
 
 
 @admin.register(ProductionTask)

@@ -7,13 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from deft import permissions
-
-from . import actions as bulk
-from . import error_rules
-from .error_summary import SummaryFilters, errors_summary, parse_since, task_error_summary
-from .filtersets import ErrorCodeFilterSet, JobFilterSet, OperationFilterSet, TaskFilterSet
-from .models import ErrorClass, ErrorCode, ErrorRule, Job, Operation, ProductionTask
-from .serializers import (
+from tasks.errors import rules as error_rules
+from tasks.errors.summaries import SummaryFilters, errors_summary, parse_since, task_error_summary
+from tasks.filtersets import ErrorCodeFilterSet, JobFilterSet, OperationFilterSet, TaskFilterSet
+from tasks.models import ErrorClass, ErrorCode, ErrorRule, Job, Operation, ProductionTask
+from tasks.operations import task_actions as bulk
+from tasks.serializers import (
     ErrorCodeSerializer,
     ErrorRuleSerializer,
     JobDetailSerializer,

@@ -5,4 +5,4 @@ class TasksConfig(AppConfig):
     name = "tasks"
 
     def ready(self):
-        from . import errors  # noqa: F401  (connects the signals that drop cached error rules and codes)
+        from tasks.errors import classification  # noqa: F401  (connects the signals that drop cached error rules and codes)

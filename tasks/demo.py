@@ -9,8 +9,7 @@ from catalog.naming import task_name
 from deft.models import PhysicsGroup
 from monitoring import rollups
 from requests_app.models import ProductionRequest, PTag, RequestStatus
-
-from .models import ProductionTask
+from tasks.models import ProductionTask
 
 DEMO_DESCRIPTION = "demo production"
 

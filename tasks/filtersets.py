@@ -5,9 +5,8 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
 from deft.api import PatternFilter, StrictFilterSet
-
-from .models import ErrorClass, ErrorCode, ErrorSource, Job, JobType, Operation, ProductionTask
-from .states import TASK_STATUS_GROUPS, JobStatus, OperationStatus, TaskStatus
+from tasks.models import ErrorClass, ErrorCode, ErrorSource, Job, JobType, Operation, ProductionTask
+from tasks.states import TASK_STATUS_GROUPS, JobStatus, OperationStatus, TaskStatus
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):

@@ -1,7 +1,7 @@
 from django import forms
 
-from .error_catalog import RulePatternError, compile_rule_pattern
-from .models import ErrorRule
+from tasks.errors.registry import RulePatternError, compile_rule_pattern
+from tasks.models import ErrorRule
 
 
 class ErrorRuleForm(forms.ModelForm):

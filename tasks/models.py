@@ -6,8 +6,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from deft.fields import JSONTextField
-
-from .states import JOB_ACTIVE, TASK_RUNNABLE, JobStatus, OperationStatus, TaskStatus
+from tasks.states import JOB_ACTIVE, TASK_RUNNABLE, JobStatus, OperationStatus, TaskStatus
 
 DEFAULT_MAX_ATTEMPTS = 30  # per input (DOMAIN.md: group tasks allow 30 attempts ...)
 DEFAULT_MAX_FAILURES = 5  # ... and 5 failures per input before giving up on it

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from .error_catalog import RulePatternError, compile_rule_pattern
-from .models import ErrorCode, ErrorRule, Job, JobOutput, Operation, ProductionTask
+from tasks.errors.registry import RulePatternError, compile_rule_pattern
+from tasks.models import ErrorCode, ErrorRule, Job, JobOutput, Operation, ProductionTask
 
 
 class TaskSerializer(serializers.ModelSerializer):

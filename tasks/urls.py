@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import action_views, views
+from tasks.views import actions as action_views
+from tasks.views import tasks as views
 
 urlpatterns = [
     path("", views.TaskListView.as_view(), name="task-list"),
@@ -14,7 +15,7 @@ urlpatterns = [
 ]
 
 # Errors (issue 5): appended so that merges stay easy.
-from . import error_views  # noqa: E402
+from tasks.views import errors as error_views  # noqa: E402
 
 urlpatterns += [
     path("jobs/", error_views.JobListView.as_view(), name="job-list"),

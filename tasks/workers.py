@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import engine
+from tasks.engine import tick as engine
 
 
 @shared_task(name="tasks.tick", ignore_result=True)
@@ -17,7 +17,7 @@ def tick() -> dict:
 @shared_task(name="tasks.run_operation", acks_late=True, reject_on_worker_lost=True)
 def run_operation(operation_id: int) -> dict:
     """Apply a bulk Operation in batches; redelivered after a worker dies, it resumes at the cursor."""
-    from .actions import operation_run
+    from tasks.operations.task_actions import operation_run
 
     op = operation_run(operation_id=operation_id)
     return {"id": op.pk, "status": op.status, "done": op.done, "skipped": op.skipped, "failed": op.failed}

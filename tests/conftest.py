@@ -176,7 +176,7 @@ def wait_for_worker(app, proc, timeout=60):
 @pytest.fixture(autouse=True)
 def _fresh_error_tables():
     """Each test classifies with its own database's error codes and rules, not a previous test's cache."""
-    from tasks.errors import forget_tables
+    from tasks.errors.classification import forget_tables
 
     forget_tables()
     yield
@@ -192,7 +192,7 @@ def _error_registry_present(request):
     registry back (committed, before the test's own transaction) for every test that uses the database."""
     if not (request.node.get_closest_marker("django_db") or DB_FIXTURES & set(request.fixturenames)):
         return
-    from tasks.error_catalog import default_rules, seed_rows
+    from tasks.errors.registry import default_rules, seed_rows
     from tasks.models import ErrorCode, ErrorRule
 
     request.getfixturevalue("django_db_setup")

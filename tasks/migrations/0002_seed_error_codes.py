@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from tasks.error_catalog import seed_rows
+    from tasks.errors.registry import seed_rows
 
     ErrorCode = apps.get_model("tasks", "ErrorCode")
     existing = set(ErrorCode.objects.values_list("source", "code"))

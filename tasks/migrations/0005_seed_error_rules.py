@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from tasks.error_catalog import default_rules
+    from tasks.errors.registry import default_rules
 
     ErrorRule = apps.get_model("tasks", "ErrorRule")
     if ErrorRule.objects.exists():

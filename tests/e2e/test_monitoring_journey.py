@@ -9,8 +9,8 @@ from catalog.models import Site
 from monitoring import rollups
 from monitoring.models import Dimension, Rollup
 from requests_app.models import PTag
-from tasks.engine import tick
-from tasks.error_catalog import seed_rows
+from tasks.engine.tick import tick
+from tasks.errors.registry import seed_rows
 from tasks.models import ErrorCode, Job, ProductionTask
 from tests.tasks.world import demo_world, request_tasks, run_until_ended
 

@@ -4,8 +4,8 @@ a merge that fails, an aborted task. Shared by the rollup tests, the page tests 
 from dataclasses import dataclass, field
 
 from monitoring import rollups
-from tasks.jobstate import jobs_create, jobs_move, tasks_move
-from tasks.merges import inputs_settle
+from tasks.engine.merge_moves import inputs_settle
+from tasks.engine.moves import jobs_create, jobs_move, tasks_move
 from tasks.models import Job, JobOutput, ProductionTask
 from tests.factories import (
     ProductionRequestFactory,

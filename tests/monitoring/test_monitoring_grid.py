@@ -14,9 +14,9 @@ from monitoring import rollups
 from monitoring.models import SiteJobs
 from monitoring.samples import samples_write
 from monitoring.views import site_rows
-from tasks.actions import operation_run, operation_start
-from tasks.engine import tick
+from tasks.engine.tick import tick
 from tasks.models import Job
+from tasks.operations.task_actions import operation_run, operation_start
 from tests.tasks.world import demo_world, request_tasks
 
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from monitoring.models import ROLLUP_FIELDS, Dimension, Rollup
 from monitoring.samples import samples_write
 from monitoring.summary import summary
+from tasks.engine.moves import jobs_move
 from tasks.filtersets import TaskFilterSet
-from tasks.jobstate import jobs_move
 from tasks.models import Job, ProductionTask
 from tests.monitoring.production import STAGE_IN, run, small_production
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tasks.executors import base
+from tasks.engine.executors import base
 from tests.tasks.executor_double import RecordingExecutor
 
 

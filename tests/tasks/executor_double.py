@@ -1,6 +1,6 @@
 """A tiny executor backend for tests: it records what it was asked to kill (registered only in tests)."""
 
-from tasks.executors.base import Executor
+from tasks.engine.executors.base import Executor
 
 
 class RecordingExecutor(Executor):

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from tasks.actions import ACTIONS, operation_run
 from tasks.models import Operation
+from tasks.operations.task_actions import ACTIONS, operation_run
 from tests.conftest import ROLES
 from tests.factories import ProductionRequestFactory, make_tasks
 

@@ -6,9 +6,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 
 from deft.models import AuditEvent
-from tasks import actions
-from tasks.actions import ActionInputError, operation_run, operation_start, selection_summary
 from tasks.models import Job, Operation, ProductionTask
+from tasks.operations import task_actions as actions
+from tasks.operations.task_actions import ActionInputError, operation_run, operation_start, selection_summary
 from tasks.states import TaskStatus
 from tests.factories import ProductionRequestFactory, add_jobs, make_tasks
 

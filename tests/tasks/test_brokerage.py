@@ -1,7 +1,7 @@
 """Brokerage: jobs go where their input is and slots are free; priority first; 950+ to T1; retries elsewhere."""
 
-from tasks.brokerage import JobToBroker, SiteSlots, broker, jobs_broker
-from tasks.jobstate import jobs_create, jobs_move
+from tasks.engine.brokerage import JobToBroker, SiteSlots, broker, jobs_broker
+from tasks.engine.moves import jobs_create, jobs_move
 from tasks.models import Job
 from tests.factories import FileFactory, ProductionTaskFactory, ReplicaFactory, SiteFactory, StorageEndpointFactory
 

@@ -3,7 +3,7 @@ and the counters equal a recount however the jobs ended."""
 
 from django.db.models import Count, Max, Sum
 
-from tasks.executors.simulated import SimulatedGrid, sim_jobs
+from tasks.engine.executors.simulated import SimulatedGrid, sim_jobs
 from tasks.models import Job, JobOutput, ProductionTask
 from tests.tasks.world import demo_world, request_tasks, run_until_ended, software_failing_tasks, stage_in_failing_site
 
@@ -61,7 +61,7 @@ def test_the_simulated_grid_gives_a_job_the_same_fate_whatever_the_tick(db, fast
     settings.DEFT_SIM_FAILURE_RATE = 0.5
     group = demo_world(datasets=2)
     request_tasks(group, count=2)
-    from tasks.engine import tick
+    from tasks.engine.tick import tick
 
     tick()
     jobs = sim_jobs(Job.objects.all())

@@ -5,13 +5,13 @@ from django.db import connection
 
 from catalog.models import Replica, ReplicationRule, StorageEndpoint, TokenType
 from requests_app.models import PTag
-from tasks.definition import tasks_define
-from tasks.engine import TICK_LOCK_KEY, tick, tick_lock
-from tasks.execution import job_updates_apply
-from tasks.executors.base import JobUpdate, OutputFile
-from tasks.jobstate import jobs_create, jobs_move, tasks_move
-from tasks.lifecycle import tasks_end, tasks_retry_inputs
-from tasks.merges import merges_plan
+from tasks.engine.definition import tasks_define
+from tasks.engine.executors.base import JobUpdate, OutputFile
+from tasks.engine.job_updates import job_updates_apply
+from tasks.engine.lifecycle import tasks_end, tasks_retry_inputs
+from tasks.engine.merge_moves import merges_plan
+from tasks.engine.moves import jobs_create, jobs_move, tasks_move
+from tasks.engine.tick import TICK_LOCK_KEY, tick, tick_lock
 from tasks.models import Job, JobOutput, ProductionTask
 from tests.factories import (
     DatasetFactory,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks.error_catalog import (
+from tasks.errors.registry import (
     DATA_DIR,
     ERROR_CLASSES,
     MAX_PATTERN_LENGTH,

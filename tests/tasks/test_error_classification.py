@@ -2,10 +2,10 @@
 
 import pytest
 
-from tasks import error_rules
-from tasks.error_catalog import default_rules, seed_rows
-from tasks.errors import classify_failure, failure_fields
-from tasks.jobstate import jobs_create, jobs_move
+from tasks.engine.moves import jobs_create, jobs_move
+from tasks.errors import rules as error_rules
+from tasks.errors.classification import classify_failure, failure_fields
+from tasks.errors.registry import default_rules, seed_rows
 from tasks.models import ErrorCode, ErrorRule, Job
 from tests.factories import ProductionTaskFactory, SiteFactory
 

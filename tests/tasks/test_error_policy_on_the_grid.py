@@ -5,7 +5,7 @@ failing mostly on software errors is paused and its group told once."""
 from django.db.models import Max
 
 from deft.models import AuditEvent
-from tasks.executors import simulated
+from tasks.engine.executors import simulated
 from tasks.models import Job, ProductionTask
 from tests.tasks.world import demo_world, request_tasks, run_until_ended, software_failing_tasks
 

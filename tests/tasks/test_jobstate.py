@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 
-from tasks.jobstate import jobs_create, jobs_move, tasks_move
+from tasks.engine.moves import jobs_create, jobs_move, tasks_move
 from tasks.models import Job, ProductionTask
 from tests.factories import ProductionTaskFactory
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks.merging import MergePlan, UnmergedOutput, plan_merges
+from tasks.engine.merge_planning import MergePlan, UnmergedOutput, plan_merges
 
 FORMATS = ["DAOD_SUSY1", "DAOD_TOPQ1", "DAOD_HIGG2D1"]
 GB = 1_000_000_000

@@ -15,9 +15,9 @@ from django.db import OperationalError, connection
 from django.db.models import Count
 
 from deft.models import AuditEvent
-from tasks.actions import operation_run, operation_start, tasks_abort_settle
-from tasks.jobstate import jobs_move
+from tasks.engine.moves import jobs_move
 from tasks.models import Job, Operation, ProductionTask
+from tasks.operations.task_actions import operation_run, operation_start, tasks_abort_settle
 from tests.conftest import ROOT, wait_for_worker
 from tests.factories import ProductionRequestFactory, add_jobs, make_tasks
 
@@ -211,8 +211,8 @@ def test_a_retry_created_while_the_abort_runs_is_cancelled_by_the_abort_itself(p
     the abort waits for the task: the abort sees the retry once it holds the task, and cancels it."""
     from django.db import transaction
 
-    from tasks.execution import job_updates_apply
-    from tasks.executors import JobUpdate
+    from tasks.engine.executors import JobUpdate
+    from tasks.engine.job_updates import job_updates_apply
 
     tasks = make_tasks(3, status="running")
     add_jobs(tasks, defined=2, running=2)

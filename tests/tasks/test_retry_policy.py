@@ -5,8 +5,8 @@ import pytest
 from django.test import override_settings
 
 from deft.models import AuditEvent
-from tasks import errors
-from tasks.errors import classify_failure, decide_retry, tasks_check_software_failures
+from tasks.errors import classification as errors
+from tasks.errors.classification import classify_failure, decide_retry, tasks_check_software_failures
 from tasks.models import Job, ProductionTask
 from tests.factories import JobFactory, ProductionTaskFactory, SiteFactory
 

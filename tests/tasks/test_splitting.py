@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks.splitting import InputFile, JobSpec, auto_events_per_job, mc_files, split_by_lumiblock
+from tasks.engine.splitting import InputFile, JobSpec, auto_events_per_job, mc_files, split_by_lumiblock
 
 RUN = 200842
 

@@ -4,7 +4,7 @@ from catalog.models import Dataset, Replica, StorageEndpoint, TokenType
 from deft.demo import seed_demo
 from deft.models import PhysicsGroup
 from requests_app.models import PTag
-from tasks.engine import tick
+from tasks.engine.tick import tick
 from tasks.models import ProductionTask
 from tests.factories import ProductionRequestFactory, ProductionTaskFactory
 

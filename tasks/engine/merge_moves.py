@@ -13,11 +13,10 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 
 from catalog.models import Replica, StorageEndpoint
-
-from .jobstate import apply_task_deltas, jobs_create
-from .merging import plan_merges
-from .models import Job, JobOutput, JobType, ProductionTask
-from .states import JOB_ACTIVE, JobStatus, TaskStatus
+from tasks.engine.merge_planning import plan_merges
+from tasks.engine.moves import apply_task_deltas, jobs_create
+from tasks.models import Job, JobOutput, JobType, ProductionTask
+from tasks.states import JOB_ACTIVE, JobStatus, TaskStatus
 
 MERGED_TASK_STATUSES = (TaskStatus.DEFINED, TaskStatus.RUNNING, TaskStatus.TORETRY)
 # Tasks whose unmerged files are of no more use; finished and failed tasks keep theirs for a retry.

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 BACKENDS = {
-    "simulated": "tasks.executors.simulated.SimulatedGrid",
+    "simulated": "tasks.engine.executors.simulated.SimulatedGrid",
 }
 
 

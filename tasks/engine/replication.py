@@ -12,8 +12,7 @@ from django.db.models import F, Sum
 
 from catalog.models import Replica, ReplicationRule, RuleState, StorageEndpoint
 from catalog.rse_expression import RSEExpressionError, choose_endpoint
-
-from .models import ProductionTask, TaskDataset
+from tasks.models import ProductionTask, TaskDataset
 
 
 def task_destination(task: ProductionTask) -> str:

@@ -14,8 +14,8 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import ErrorCode, Job, ProductionTask
-from .states import JobStatus
+from tasks.models import ErrorCode, Job, ProductionTask
+from tasks.states import JobStatus
 
 MAX_WINDOW = timedelta(days=30)
 SINCE_UNITS = {"m": "minutes", "h": "hours", "d": "days"}

@@ -28,10 +28,9 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from catalog.models import StorageEndpoint
+from tasks.engine.executors.base import Executor, JobUpdate, OutputFile
 from tasks.models import Job, JobOutput, JobType, ProductionTask
 from tasks.states import JobStatus
-
-from .base import Executor, JobUpdate, OutputFile
 
 REF_PREFIX = "sim-"
 KILLED_REF = "sim-killed"

@@ -9,11 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html
 
 from deft import permissions
-
-from . import actions
-from .filtersets import TaskFilterSet
-from .models import Operation, ProductionTask
-from .states import OPERATION_FINAL
+from tasks.filtersets import TaskFilterSet
+from tasks.models import Operation, ProductionTask
+from tasks.operations import task_actions as actions
+from tasks.states import OPERATION_FINAL
 
 PARAM_FIELDS = ("priority", "increase", "mode")
 

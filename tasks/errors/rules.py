@@ -11,10 +11,9 @@ from django.utils import timezone
 
 from deft import permissions
 from deft.audit import audit_record
-
-from .error_catalog import RulePatternError, compile_rule_pattern
-from .errors import forget_tables
-from .models import ErrorClass, ErrorRule, ErrorSource
+from tasks.errors.classification import forget_tables
+from tasks.errors.registry import RulePatternError, compile_rule_pattern
+from tasks.models import ErrorClass, ErrorRule, ErrorSource
 
 RULE_FIELDS = ("source", "code", "pattern", "new_code", "error_class", "description", "active")
 

@@ -16,11 +16,10 @@ from catalog.naming import (
     output_dataset_name,
     parse_dataset_name,
 )
-
-from .jobstate import apply_task_deltas, jobs_create, tasks_move
-from .models import Job, JobType, ProductionTask, TaskDataset
-from .splitting import InputFile, split_by_lumiblock
-from .states import TaskStatus
+from tasks.engine.moves import apply_task_deltas, jobs_create, tasks_move
+from tasks.engine.splitting import InputFile, split_by_lumiblock
+from tasks.models import Job, JobType, ProductionTask, TaskDataset
+from tasks.states import TaskStatus
 
 
 class TaskCannotRun(Exception):

@@ -16,12 +16,11 @@ from django.utils import timezone
 
 from catalog.models import Dataset, File, Replica, ReplicaState, StorageEndpoint, TokenType
 from deft.bulk import bulk_insert_values
-
-from . import errors
-from .executors.base import JobUpdate
-from .jobstate import jobs_create, jobs_move, jobs_move_rows
-from .models import Job, JobOutput, JobType, ProductionTask, TaskDataset
-from .states import JobStatus, TaskStatus
+from tasks.engine.executors.base import JobUpdate
+from tasks.engine.moves import jobs_create, jobs_move, jobs_move_rows
+from tasks.errors import classification as errors
+from tasks.models import Job, JobOutput, JobType, ProductionTask, TaskDataset
+from tasks.states import JobStatus, TaskStatus
 
 # Retries are made for these tasks; a paused task's retries wait for its resume. Aborting, soft-finishing
 # and ended tasks get none.
@@ -87,7 +86,10 @@ def outputs_record(*, updates: list[JobUpdate], jobs: dict[int, tuple]) -> None:
     merges_done = [u.job_id for u in updates if jobs[u.job_id][1] == JobType.MERGE]
     # Input is done for deriv jobs that wrote nothing to merge, and for those whose last merge just finished.
     settled = {u.job_id for u in updates if jobs[u.job_id][1] == JobType.DERIV and not any(map(holds_data, u.outputs))}
-    from .merges import inputs_settle, unmerged_delete  # the merge service imports this module's neighbours
+    from tasks.engine.merge_moves import (  # the merge service imports this module's neighbours
+        inputs_settle,
+        unmerged_delete,
+    )
 
     merged_by_these = JobOutput.objects.filter(merged_into__in=merges_done)
     if merges_done:
@@ -112,7 +114,7 @@ def output_datasets(task_ids: set[int]) -> dict[tuple, int]:
     found = {(t, f, m): d for t, f, m, d in rows}
     for task in ProductionTask.objects.filter(pk__in=task_ids).select_related("ptag", "input_dataset"):
         if any((task.pk, f, m) not in found for f in task.formats for m in (True, False)):
-            from .definition import output_datasets_ensure
+            from tasks.engine.definition import output_datasets_ensure
 
             output_datasets_ensure(task=task)
             found.update({(task.pk, td.format, td.merged): td.dataset_id for td in task.datasets.all()})

@@ -18,10 +18,9 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from deft.audit import audit_record
-
-from .error_catalog import Classification, classify, codes_by_key
-from .models import ErrorClass, ErrorCode, ErrorRule, Job, ProductionTask, RetryAction
-from .states import JobStatus
+from tasks.errors.registry import Classification, classify, codes_by_key
+from tasks.models import ErrorClass, ErrorCode, ErrorRule, Job, ProductionTask, RetryAction
+from tasks.states import JobStatus
 
 MEMORY_STEP_MB = 1000
 MEMORY_CAP_MB = 8000
@@ -221,7 +220,7 @@ def tasks_check_software_failures(*, task_ids) -> list[int]:
 
     Returns the ids paused now. A task told before is left alone (a person resumed it knowingly).
     """
-    from . import jobstate
+    from tasks.engine import moves as jobstate
 
     minimum, fraction = software_pause_thresholds()
     untold = ProductionTask.objects.filter(pk__in=list(task_ids), software_alert_at__isnull=True)
@@ -243,8 +242,7 @@ def tasks_check_software_failures(*, task_ids) -> list[int]:
 
 def _record_software_pause(task: ProductionTask, counts: Counter) -> None:
     from deft import notifications
-
-    from .error_summary import task_error_summary
+    from tasks.errors.summaries import task_error_summary
 
     summary = task_error_summary(task)
     software, total = counts[ErrorClass.SOFTWARE], sum(counts.values())

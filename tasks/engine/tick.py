@@ -13,13 +13,13 @@ import time
 from django.conf import settings
 from django.db import connection
 
-from .brokerage import jobs_broker
-from .definition import tasks_define
-from .execution import job_updates_apply
-from .executors import get_executor
-from .lifecycle import tasks_end, tasks_retry_inputs
-from .merges import merges_plan, unmerged_cleanup
-from .replication import replication_advance
+from tasks.engine.brokerage import jobs_broker
+from tasks.engine.definition import tasks_define
+from tasks.engine.executors import get_executor
+from tasks.engine.job_updates import job_updates_apply
+from tasks.engine.lifecycle import tasks_end, tasks_retry_inputs
+from tasks.engine.merge_moves import merges_plan, unmerged_cleanup
+from tasks.engine.replication import replication_advance
 
 log = logging.getLogger(__name__)
 TICK_LOCK_KEY = 4_004_004  # pg advisory lock id of the tick

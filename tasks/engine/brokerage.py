@@ -18,11 +18,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from catalog.models import Replica, ReplicaState, Site, Tier
-
-from .executors import get_executor
-from .jobstate import jobs_move, tasks_move
-from .models import Job, JobOutput, JobType, ProductionTask
-from .states import TASK_FINAL, JobStatus, TaskStatus
+from tasks.engine.executors import get_executor
+from tasks.engine.moves import jobs_move, tasks_move
+from tasks.models import Job, JobOutput, JobType, ProductionTask
+from tasks.states import TASK_FINAL, JobStatus, TaskStatus
 
 T1_ONLY_PRIORITY = 950
 T1_TIERS = frozenset({Tier.T0, Tier.T1})

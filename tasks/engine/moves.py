@@ -17,9 +17,8 @@ from django.utils import timezone
 
 from deft.bulk import bulk_insert_values, int_array
 from monitoring import rollups
-
-from .models import Job, JobType, ProductionTask
-from .states import JOB_MOVES, TASK_MOVES, JobStatus
+from tasks.models import Job, JobType, ProductionTask
+from tasks.states import JOB_MOVES, TASK_MOVES, JobStatus
 
 COUNTER_OF = {
     JobStatus.DEFINED: "jobs_defined",

@@ -12,13 +12,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Dataset, DatasetStatus, ReplicationRule, RuleState
-
-from .executors import get_executor
-from .jobstate import jobs_create, jobs_move, tasks_move
-from .merges import pending_outputs, unmerged_delete
-from .models import Job, JobOutput, JobType, ProductionTask, TaskDataset
-from .replication import replication_rules_create
-from .states import JobStatus, TaskStatus
+from tasks.engine.executors import get_executor
+from tasks.engine.merge_moves import pending_outputs, unmerged_delete
+from tasks.engine.moves import jobs_create, jobs_move, tasks_move
+from tasks.engine.replication import replication_rules_create
+from tasks.models import Job, JobOutput, JobType, ProductionTask, TaskDataset
+from tasks.states import JobStatus, TaskStatus
 
 NO_ACTIVE_JOBS = Q(jobs_defined=0, jobs_assigned=0, jobs_running=0)
 ENDING_STATUSES = (TaskStatus.DEFINED, TaskStatus.RUNNING)

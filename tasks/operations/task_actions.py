@@ -23,9 +23,7 @@ from django.utils import timezone
 from deft import permissions
 from deft.audit import audit_record_many
 from deft.models import PhysicsGroup
-
-from .filtersets import TaskFilterSet
-from .jobstate import (
+from tasks.engine.moves import (
     jobs_cancel_of_tasks,
     jobs_running_of_tasks,
     jobs_set_of_tasks,
@@ -33,8 +31,9 @@ from .jobstate import (
     tasks_move_counting,
     tasks_move_counting_rows,
 )
-from .models import Operation, ProductionTask
-from .states import OPERATION_MOVES, TASK_ACTIVE, TASK_FINAL, TASK_MOVES, TASK_RETRYABLE, JobStatus, TaskStatus
+from tasks.filtersets import TaskFilterSet
+from tasks.models import Operation, ProductionTask
+from tasks.states import OPERATION_MOVES, TASK_ACTIVE, TASK_FINAL, TASK_MOVES, TASK_RETRYABLE, JobStatus, TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +236,7 @@ def operation_start(*, actor, action, task_ids=None, filters=None, params=None, 
 
 
 def queue_operation(op_id: int) -> None:
-    from .workers import run_operation
+    from tasks.workers import run_operation
 
     run_operation.delay(op_id)
 
@@ -391,7 +390,7 @@ def note(op: Operation, *messages: str) -> None:
 
 def kill_jobs(op: Operation, job_ids: list[int]) -> None:
     """Ask the executor to kill running jobs; it reports them cancelled at its next poll."""
-    from .executors import get_executor
+    from tasks.engine.executors import get_executor
 
     try:
         get_executor().kill(job_ids)

@@ -36,7 +36,7 @@ __all__ = [
     "seed_rows",
 ]
 
-DATA_DIR = Path(__file__).parent / "error_data"
+DATA_DIR = Path(__file__).parent / "data"
 
 SOURCES = ("pilot", "trf", "executor", "ddm")
 ERROR_CLASSES = ("software", "site", "service", "resource", "user", "unknown")

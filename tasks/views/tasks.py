@@ -6,12 +6,11 @@ from deft import permissions
 from deft.generic import link, status_badge
 from deft.views import ObjectListView
 from monitoring import pages
-
-from .action_views import operation_progress_bar, task_progress_bar
-from .actions import ACTIONS
-from .error_summary import task_error_summary
-from .filtersets import ErrorCodeFilterSet, OperationFilterSet, TaskFilterSet
-from .models import ErrorCode, Operation, ProductionTask
+from tasks.errors.summaries import task_error_summary
+from tasks.filtersets import ErrorCodeFilterSet, OperationFilterSet, TaskFilterSet
+from tasks.models import ErrorCode, Operation, ProductionTask
+from tasks.operations.task_actions import ACTIONS
+from tasks.views.actions import operation_progress_bar, task_progress_bar
 
 
 class TaskListView(ObjectListView):

@@ -8,12 +8,11 @@ from django.views.decorators.http import require_POST
 from deft import permissions
 from deft.generic import link, status_badge
 from deft.views import ObjectListView
-
-from . import error_rules
-from .error_summary import MAX_WINDOW, SummaryFilters, errors_summary, parse_since
-from .filtersets import JobFilterSet
-from .forms import ErrorRuleForm
-from .models import ErrorClass, ErrorRule, Job
+from tasks.errors import rules as error_rules
+from tasks.errors.summaries import MAX_WINDOW, SummaryFilters, errors_summary, parse_since
+from tasks.filtersets import JobFilterSet
+from tasks.forms import ErrorRuleForm
+from tasks.models import ErrorClass, ErrorRule, Job
 
 WINDOWS = ("1h", "6h", "24h", "7d", "30d")
 

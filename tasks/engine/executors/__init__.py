@@ -1,5 +1,5 @@
 """Executors are backends: the portal submits jobs, kills them and polls their state through one interface."""
 
-from .base import Executor, JobUpdate, get_executor
+from tasks.engine.executors.base import Executor, JobUpdate, get_executor
 
 __all__ = ["Executor", "JobUpdate", "get_executor"]

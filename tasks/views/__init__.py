@@ -1,0 +1,1 @@
+"""Pages of tasks, jobs, bulk actions and errors; selectors build their contexts."""
