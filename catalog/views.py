@@ -2,12 +2,9 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
-from deft import permissions
-from deft.generic import link, render_detail
-from deft.views import ObjectListView
-from requests_app.models import ProductionRequest, RequestStatus
+from deft.generic import ObjectListView, link, render_detail
 
-from .filtersets import DatasetFilterSet, EndpointFilterSet, SiteFilterSet
+from .filtersets import DatasetFilterSet, EndpointFilterSet
 from .models import Dataset, Site, StorageEndpoint
 
 
@@ -34,30 +31,6 @@ class DatasetListView(ObjectListView):
         ("Files", "files"),
         ("Size", lambda d: filesizeformat(d.bytes)),
         ("Status", "status"),
-    ]
-
-    def extra_context(self, request, filterset) -> dict:
-        may_request = permissions.can(request.user, "create_request")
-        drafts = ProductionRequest.objects.none()
-        if may_request:
-            editable = ProductionRequest.objects.filter(status=RequestStatus.DRAFT).order_by("-id")
-            drafts = permissions.actionable(request.user, editable)[:20]
-        params = request.GET.copy()
-        params.pop("page", None)
-        return {"may_request": may_request, "drafts": drafts, "match": params.urlencode()}
-
-
-class SiteListView(ObjectListView):
-    model = Site
-    filterset_class = SiteFilterSet
-    title = "Sites"
-    ordering = ("name",)
-    columns = [
-        ("Name", lambda s: link(s, s.name)),
-        ("Tier", "tier"),
-        ("Cloud", "cloud"),
-        ("Slots", "slots"),
-        ("Online", "online"),
     ]
 
 

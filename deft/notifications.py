@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.core.mail import send_mail, send_mass_mail
-from django.db.models import Count
 from django.template.loader import render_to_string
 
 
@@ -41,18 +40,9 @@ def request_approved(request, *, actor, counts: dict) -> int:
 # --- Bulk task actions (issue 6) -------------------------------------------------------------------------
 
 
-def mail_tasks_aborted(*, operation_id: int) -> int:
-    """One mail per request whose tasks an abort operation changed, to the request's group's e-group."""
-    from deft.audit import audit_by_operation
-    from requests_app.models import ProductionRequest
-    from tasks.models import Operation, ProductionTask
-
-    op = Operation.objects.select_related("actor").get(pk=operation_id)
-    changed = audit_by_operation(op.pk).values("object_id")
-    per_request = dict(
-        ProductionTask.objects.filter(pk__in=changed).values_list("request_id").annotate(n=Count("id")).order_by()
-    )
-    requests = ProductionRequest.objects.filter(pk__in=per_request).select_related("group").order_by("pk")
+def mail_tasks_aborted(*, op, per_request: dict[int, int], requests) -> int:
+    """One mail per request whose tasks an abort operation changed (`per_request`: request id -> tasks), to the
+    request's group's e-group."""
     link = f"{settings.DEFT_BASE_URL}{op.get_absolute_url()}"
     mails = [
         (

@@ -8,6 +8,7 @@ from catalog import api as catalog_api
 from deft import api_views
 from monitoring import views as monitoring_views
 from requests_app import api as requests_api
+from requests_app import views as requests_views
 from tasks import api as tasks_api
 
 from . import views
@@ -32,6 +33,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("groups/", views.group_list, name="group-list"),
     path("groups/<int:pk>/", views.group_detail, name="group-detail"),
+    # The dataset search is the catalog's page, with the requests' "add to a draft request" on top.
+    path("catalog/datasets/", requests_views.DatasetPickView.as_view(), name="dataset-list"),
     path("catalog/", include("catalog.urls")),
     path("requests/", include("requests_app.urls")),
     path("tasks/", include("tasks.urls")),

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from deft.models import PhysicsGroup
 from requests_app.models import PTag
-from tasks.models import ErrorClass, Job, ProductionTask
+from tasks.engine.observers import Signature, signature_of
+from tasks.models import Job, ProductionTask
 from tasks.states import JobStatus
 
 from .models import ROLLUP_FIELDS, Dimension, Rollup, SiteJobs, within
@@ -42,13 +43,6 @@ def keys_of(request_id, group: str, project: str, ptag: str, formats) -> list[Ke
     own += [(Dimension.FORMAT, f) for f in sorted(set(formats or []))]
     pairs = [(within(d1, k1, d2), k2) for d1, k1 in own for d2, k2 in own if d1 != d2]
     return [(Dimension.ALL, ""), *own, *pairs]
-
-
-Signature = tuple  # (request id, group id, project, p-tag id, sorted formats): what a task's keys depend on
-
-
-def signature_of(request_id, group_id, project, ptag_id, formats) -> Signature:
-    return (request_id, group_id, project or "", ptag_id, tuple(sorted(set(formats or ()))))
 
 
 def task_signatures(task_ids: Iterable[int]) -> dict[int, Signature]:
@@ -74,10 +68,6 @@ def task_keys(task_ids: Iterable[int]) -> dict[int, list[Key]]:
     signatures = task_signatures(task_ids)
     keys = signature_keys(signatures.values())
     return {pk: keys[signature] for pk, signature in signatures.items()}
-
-
-def failure_field(error_class: str | None) -> str:
-    return f"failed_{error_class if error_class in ErrorClass.values else ErrorClass.UNKNOWN}"
 
 
 def apply(deltas: dict[Key, Counter]) -> None:

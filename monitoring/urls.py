@@ -5,4 +5,5 @@ from . import views
 urlpatterns = [
     path("", views.overview, name="monitoring"),
     path("series/", views.series, name="monitoring-series"),
+    path("sites/", views.sites, name="site-list"),
 ]

@@ -8,63 +8,48 @@ one of their merged output datasets, one of the links.
 
 import gc
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
 from catalog.models import Dataset, DatasetStatus
 from catalog.naming import DatasetNameError, merged_dataset_name, parse_dataset_name, task_names
 from deft import notifications
+from deft.audit import audit_record
 from deft.bulk import bulk_insert
-from monitoring import rollups
+from tasks.engine import observers
 from tasks.models import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_FAILURES, Operation, ProductionTask, TaskDataset
-from tasks.states import OPERATION_FINAL, OPERATION_MOVES, OperationStatus, TaskStatus
+from tasks.operations.runner import BatchResult, OperationKind, operation_kind_register
+from tasks.states import TaskStatus
 
 from .models import ProductionRequest, RequestStatus, Slice
-from .services import audit
 from .states import REQUEST_MOVES
 
 BATCH_SLICES = 5000
 
 
-@dataclass
-class BatchResult:
-    slices: int = 0
-    tasks: int = 0
-    skipped: int = 0  # slices that already had tasks (a redelivery)
-    failed: int = 0
-    messages: list[str] = field(default_factory=list)
+REGISTER_TASKS = "register_tasks"
 
 
-def run_registration(op_id: int, *, batch_size: int = BATCH_SLICES) -> Operation:
-    """Register the tasks of the operation's request, resuming after its cursor; then the request is working."""
-    op = Operation.objects.get(pk=op_id)
-    if op.status in OPERATION_FINAL:
-        return op
-    Operation.objects.filter(pk=op.pk, status__in=OPERATION_MOVES["start"].sources).update(
-        status=OperationStatus.RUNNING, started_at=op.started_at or timezone.now()
-    )
-    cursor = op.cursor
-    while True:
-        with transaction.atomic():
-            request = ProductionRequest.objects.select_for_update().get(pk=op.request_id)
-            if request.status != RequestStatus.APPROVED:
-                return _stop(op, f"request is {request.status}, not approved: registration stopped")
-            ids = list(
-                Slice.objects.filter(request=request, pk__gt=cursor)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if not ids:
-                break
-            with _cycle_collector_paused():
-                result = register_slices(request, ids)
-            _advance(op, cursor=ids[-1], result=result)
-            cursor = ids[-1]
-    return _finish(op)
+def registration_check(op: Operation) -> str:
+    """Before each batch: the request is locked (two deliveries queue) and must still be approved."""
+    request = ProductionRequest.objects.select_for_update().get(pk=op.request_id)
+    if request.status != RequestStatus.APPROVED:
+        return f"request is {request.status}, not approved: registration stopped"
+    return ""
+
+
+def next_slices(op: Operation, cursor: int, size: int) -> list[int]:
+    slices = Slice.objects.filter(request_id=op.request_id, pk__gt=cursor).order_by("pk")
+    return list(slices.values_list("pk", flat=True)[:size])
+
+
+def registration_apply(slice_ids: list[int], op: Operation) -> BatchResult:
+    request = ProductionRequest.objects.get(pk=op.request_id)
+    with _cycle_collector_paused():
+        return register_slices(request, slice_ids)
 
 
 @contextmanager
@@ -82,45 +67,30 @@ def _cycle_collector_paused():
             gc.enable()
 
 
-def _advance(op: Operation, *, cursor: int, result: BatchResult) -> None:
-    changes = dict(
-        cursor=cursor,
-        done=F("done") + result.slices,
-        skipped=F("skipped") + result.skipped,
-        failed=F("failed") + result.failed,
+def registration_finish(op: Operation) -> None:
+    """All slices registered: the request is working, the history says so and the group is told."""
+    request = ProductionRequest.objects.select_for_update().get(pk=op.request_id)
+    started = ProductionRequest.objects.filter(pk=request.pk, status__in=REQUEST_MOVES["start"].sources).update(
+        status=REQUEST_MOVES["start"].target, updated=timezone.now()
     )
-    if result.messages:
-        messages = Operation.objects.values_list("messages", flat=True).get(pk=op.pk)
-        changes["messages"] = (messages + result.messages)[-200:]
-    params = Operation.objects.values_list("params", flat=True).get(pk=op.pk) or {}
-    changes["params"] = {**params, "tasks": params.get("tasks", 0) + result.tasks}
-    Operation.objects.filter(pk=op.pk).update(**changes)
+    if started:
+        tasks = ProductionTask.objects.filter(request=request).count()
+        details = {"operation": op.pk, "tasks": tasks}
+        audit_record(actor=op.actor, verb="start", obj=request, comment=f"{tasks} tasks registered", details=details)
+        counts = {"slices": op.total, "tasks": tasks, "failed": op.failed}
+        transaction.on_commit(lambda: notifications.request_approved(request, actor=op.actor, counts=counts))
 
 
-def _stop(op: Operation, message: str) -> Operation:
-    Operation.objects.filter(pk=op.pk, status__in=OPERATION_MOVES["fail"].sources).update(
-        status=OperationStatus.FAILED, finished_at=timezone.now(), messages=[*op.messages, message]
-    )
-    op.refresh_from_db()
-    return op
-
-
-def _finish(op: Operation) -> Operation:
-    with transaction.atomic():
-        request = ProductionRequest.objects.select_for_update().get(pk=op.request_id)
-        started = ProductionRequest.objects.filter(pk=request.pk, status__in=REQUEST_MOVES["start"].sources).update(
-            status=REQUEST_MOVES["start"].target, updated=timezone.now()
-        )
-        Operation.objects.filter(pk=op.pk, status__in=OPERATION_MOVES["finish"].sources).update(
-            status=OperationStatus.DONE, finished_at=timezone.now()
-        )
-        op.refresh_from_db()
-        if started:
-            tasks = ProductionTask.objects.filter(request=request).count()
-            audit(op.actor, "start", request, f"{tasks} tasks registered", operation=op.pk, tasks=tasks)
-            counts = {"slices": op.total, "tasks": tasks, "failed": op.failed}
-            transaction.on_commit(lambda: notifications.request_approved(request, actor=op.actor, counts=counts))
-    return op
+operation_kind_register(
+    REGISTER_TASKS,
+    OperationKind(
+        next_batch=next_slices,
+        apply=registration_apply,
+        check=registration_check,
+        finish=registration_finish,
+        batch_size=lambda: BATCH_SLICES,
+    ),
+)
 
 
 class SliceRow(NamedTuple):
@@ -171,6 +141,7 @@ def register_slices(request: ProductionRequest, slice_ids: list[int]) -> BatchRe
     """Create the tasks (and their merged output datasets) of the slices that have none yet."""
     slices = unregistered_slices(request, slice_ids)
     result = BatchResult(skipped=len(slice_ids) - len(slices))
+    registered = 0
     events = _input_events(slices)
     destination = request.effective_destination
     planned = []  # (task row, [(format, output name)])
@@ -181,12 +152,12 @@ def register_slices(request: ProductionRequest, slice_ids: list[int]) -> BatchRe
             result.failed += 1
             result.messages.append(f"slice {s.position} ({s.dataset_name}): {error}")
             continue
-        result.slices += 1
+        registered += 1
     task_rows = [task for task, _ in planned]
     task_ids = bulk_insert(ProductionTask, task_rows)
-    rollups.on_task_rows_created(task_rows)  # the dashboards count them at once
+    observers.notify("on_task_rows_created", task_rows)  # the dashboards count them at once
     _create_outputs(task_ids, [outputs for _, outputs in planned])
-    result.tasks = len(task_ids)
+    result.done, result.counts = registered, {"tasks": len(task_ids)}
     return result
 
 

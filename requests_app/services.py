@@ -16,11 +16,12 @@ from deft import notifications, permissions
 from deft.audit import audit_history, audit_record
 from deft.models import PhysicsGroup
 from tasks.models import Operation
+from tasks.operations.runner import operation_create
 
+from . import checks
 from .models import DEFAULT_PRIORITY, ProductionRequest, PTag, Slice
+from .registration import REGISTER_TASKS
 from .states import REQUEST_MOVES
-
-REGISTER_TASKS = "register_tasks"
 
 
 class InvalidTransition(Exception):
@@ -279,23 +280,13 @@ def request_approve(*, request: ProductionRequest, actor, comment: str = "") -> 
 
 
 def _approve(request: ProductionRequest, *, actor, comment: str) -> Operation:
-    from . import checks  # the checks read tasks; imported here to keep this module's imports light
-
     problems = checks.approval_problems(request)
     if problems:
         raise RequestInvalid([(f"slice {position}", message) for position, message in problems])
     _move(request, "approve")
     audit(actor, "approve", request, comment)
     total = Slice.objects.filter(request=request).count()
-    op = Operation.objects.create(action=REGISTER_TASKS, actor=actor, request=request, total=total, comment=comment)
-    transaction.on_commit(lambda: _queue_registration(op.pk))
-    return op
-
-
-def _queue_registration(op_id: int) -> None:
-    from . import workers
-
-    workers.register_tasks.delay(op_id)
+    return operation_create(action=REGISTER_TASKS, actor=actor, request_id=request.pk, total=total, comment=comment)
 
 
 def _simple_move(verb: str):

@@ -1,6 +1,6 @@
 """The request's transition table: which verb moves a request from which statuses to which."""
 
-from tasks.states import Move, transitions_of
+from deft.states import Move, transitions_of
 
 from .models import RequestStatus as S
 

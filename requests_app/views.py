@@ -7,17 +7,16 @@ from django.views.decorators.http import require_POST
 
 from catalog.filtersets import DatasetFilterSet
 from catalog.models import Dataset
+from catalog.views import DatasetListView
 from deft import permissions
-from deft.generic import link, render_detail, status_badge
-from deft.views import ObjectListView
-from monitoring import pages
+from deft.generic import ObjectListView, link, render_detail, status_badge
 from tasks.models import Operation, ProductionTask
 
-from . import checks, services
+from . import checks, selectors, services
 from .filtersets import PTagFilterSet, RequestFilterSet
 from .forms import ImportForm, RequestForm, initial_from
 from .listfile import ListFileError, decode_upload
-from .models import ProductionRequest, PTag
+from .models import ProductionRequest, PTag, RequestStatus
 from .states import REQUEST_MOVES
 
 MAX_PICKED = 20_000  # "add all N matching" takes at most this many datasets at once
@@ -97,7 +96,7 @@ def request_detail(request, pk):
                 ],
             ),
         ],
-        extra=lambda r: {**pages.request_progress(r), **detail_context(request, r)},
+        extra=lambda r: {**selectors.request_page_parts(r), **detail_context(request, r)},
     )
 
 
@@ -271,3 +270,17 @@ def ptag_detail(request, pk):
             )
         ],
     )
+
+
+class DatasetPickView(DatasetListView):
+    """The catalog's dataset search, where a group manager ticks datasets into one of their draft requests."""
+
+    def extra_context(self, request, filterset) -> dict:
+        may_request = permissions.can(request.user, "create_request")
+        drafts = ProductionRequest.objects.none()
+        if may_request:
+            editable = ProductionRequest.objects.filter(status=RequestStatus.DRAFT).order_by("-id")
+            drafts = permissions.actionable(request.user, editable)[:20]
+        params = request.GET.copy()
+        params.pop("page", None)
+        return {"may_request": may_request, "drafts": drafts, "match": params.urlencode()}

@@ -5,4 +5,6 @@ class TasksConfig(AppConfig):
     name = "tasks"
 
     def ready(self):
-        from tasks.errors import classification  # noqa: F401  (connects the signals that drop cached error rules and codes)
+        # Signals that drop cached error rules and codes; the task actions registered with the operation runner.
+        from tasks.errors import classification  # noqa: F401
+        from tasks.operations import task_actions  # noqa: F401

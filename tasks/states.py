@@ -4,28 +4,9 @@ A transition is named by the verb that causes it (a `Move`); services apply it a
 `filter(pk__in=ids, status__in=move.sources).update(status=move.target)`.
 """
 
-from dataclasses import dataclass
-
 from django.db import models
 
-
-@dataclass(frozen=True)
-class Move:
-    sources: frozenset
-    target: str
-
-
-def transitions_of(moves: dict[str, Move]) -> dict[str, frozenset]:
-    """status -> the statuses it may move to, derived from the verbs so the two never disagree."""
-    table: dict[str, set] = {}
-    for move in moves.values():
-        for source in move.sources:
-            table.setdefault(source, set()).add(move.target)
-    return {status: frozenset(targets) for status, targets in table.items()}
-
-
-def can_move(table: dict[str, frozenset], source: str, target: str) -> bool:
-    return target in table.get(source, frozenset())
+from deft.states import Move, can_move, transitions_of  # noqa: F401 - the tables below are built with them
 
 
 class TaskStatus(models.TextChoices):

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from catalog.models import Dataset, File, Replica, ReplicaState, StorageEndpoint, TokenType
 from deft.bulk import bulk_insert_values
+from tasks.engine import software_pause
 from tasks.engine.executors.base import JobUpdate
 from tasks.engine.moves import jobs_create, jobs_move, jobs_move_rows
 from tasks.errors import classification as errors
@@ -186,7 +187,7 @@ def jobs_fail(updates: list[JobUpdate]) -> tuple[int, int]:
     failed = Job.objects.filter(pk__in=moved).select_related("task")
     retried = retries_create(jobs=failed, classified=classified)
     # Tasks failing mostly on software errors are paused and their group told (once per task).
-    errors.tasks_check_software_failures(task_ids={job.task_id for job in failed})
+    software_pause.tasks_check_software_failures(task_ids={job.task_id for job in failed})
     return len(moved), retried
 
 

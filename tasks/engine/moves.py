@@ -16,7 +16,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from deft.bulk import bulk_insert_values, int_array
-from monitoring import rollups
+from tasks.engine import observers
 from tasks.models import Job, JobType, ProductionTask
 from tasks.states import JOB_MOVES, TASK_MOVES, JobStatus
 
@@ -47,7 +47,7 @@ def apply_task_deltas(deltas: dict[int, Counter]) -> int:
             changes = {field: F(field) + n for field, n in delta.items() if n and field in TASK_COUNTERS}
             if changes:
                 found += ProductionTask.objects.filter(pk=task_id).update(**changes)
-    rollups.on_task_counters(deltas)
+    observers.notify("on_task_counters", deltas)
     return found
 
 
@@ -156,7 +156,7 @@ def jobs_move_rows(
         apply_task_deltas(deltas)
         # The rows' sites are current unless this move set some: then the ledger reads them back.
         sets_site = any({"site", "site_id"} & set(fields) for fields in [values or {}, *(per_job or {}).values()])
-        rollups.on_jobs_moved(rows, target, sites=None if sets_site else {row[0]: row[5] for row in rows})
+        observers.notify("on_jobs_moved", rows, target, sites=None if sets_site else {row[0]: row[5] for row in rows})
     return rows
 
 
@@ -189,7 +189,7 @@ def count_failure_classes(deltas, rows, values, per_job) -> None:
     """Failures by error class, for the rollups only (`failed_<class>`; tasks do not keep them)."""
     for pk, task_id, *_ in rows:
         fields = {**(values or {}), **((per_job or {}).get(pk) or {})}
-        deltas[task_id][rollups.failure_field(fields.get("error_class"))] += 1
+        deltas[task_id][observers.failure_field(fields.get("error_class"))] += 1
 
 
 def update_each(moved: list[int], per_job: dict[int, dict]) -> None:
@@ -218,7 +218,7 @@ def tasks_move(*, task_ids: Iterable[int], move: str, values: dict | None = None
             return []
         moved = [pk for pk, _ in rows]
         ProductionTask.objects.filter(pk__in=moved).update(status=spec.target, updated=now, **(values or {}))
-        rollups.on_task_status({pk: (old, spec.target) for pk, old in rows})
+        observers.notify("on_task_status", {pk: (old, spec.target) for pk, old in rows})
     return moved
 
 
@@ -263,7 +263,7 @@ def jobs_cancel_of_tasks(
         for task_id, status, _site_id, n in rows:
             deltas[task_id][COUNTER_OF[status]] -= n
             deltas[task_id][COUNTER_OF[JobStatus.CANCELLED]] += n
-        rollups.on_jobs_cancelled(rows)
+        observers.notify("on_jobs_cancelled", rows)
         if apply:
             apply_task_deltas_bulk(deltas)
     return deltas
@@ -335,7 +335,7 @@ def apply_task_deltas_bulk(deltas: dict[int, Counter]) -> None:
             groups[tuple(sorted(delta.items()))].append(task_id)
         for delta, task_ids in groups.items():
             ProductionTask.objects.filter(pk__in=task_ids).update(**{f: F(f) + n for f, n in delta})
-    rollups.on_task_counters(deltas)
+    observers.notify("on_task_counters", deltas)
 
 
 def _apply_deltas_postgres(deltas: dict[int, Counter]) -> None:
@@ -385,7 +385,8 @@ def tasks_move_counting_rows(
         rows = _move_counting_postgres(sorted(task_ids), spec, deltas, idle_move)
         moved = {pk for pk, *_ in rows}
         apply_task_deltas_bulk({pk: d for pk, d in deltas.items() if pk not in moved})
-        rollups.on_task_changes(
+        observers.notify(
+            "on_task_changes",
             counters={pk: d for pk, d in deltas.items() if pk in moved},
             statuses={pk: (old, new) for pk, old, new, _, _ in rows},
             signatures={pk: signature for pk, _, _, _, signature in rows},
@@ -426,6 +427,6 @@ def _move_counting_postgres(task_ids, spec, deltas, idle_move) -> list[tuple[int
         rows = cursor.fetchall()
     formats = {text: json.loads(text) for text in {row[-1] for row in rows}}  # a handful of distinct lists
     return sorted(
-        (pk, old, new, waiting, rollups.signature_of(request_id, group_id, project, ptag_id, formats[text]))
+        (pk, old, new, waiting, observers.signature_of(request_id, group_id, project, ptag_id, formats[text]))
         for pk, old, new, waiting, request_id, group_id, project, ptag_id, text in rows
     )

@@ -7,20 +7,14 @@ are mostly software errors and tells its group once.
 """
 
 import time
-from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Count, Max
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django.utils import timezone
 
-from deft.audit import audit_record
 from tasks.errors.registry import Classification, classify, codes_by_key
-from tasks.models import ErrorClass, ErrorCode, ErrorRule, Job, ProductionTask, RetryAction
-from tasks.states import JobStatus
+from tasks.models import ErrorClass, ErrorCode, ErrorRule, Job, RetryAction
 
 MEMORY_STEP_MB = 1000
 MEMORY_CAP_MB = 8000
@@ -184,74 +178,3 @@ def _why_stop(job, klass, action, counts, *, max_attempts, max_failures) -> str:
     if action == RetryAction.INCREASE_WALLTIME and job.walltime_s >= WALLTIME_CAP_S:
         return f"time limit at the cap of {WALLTIME_CAP_S} s"
     return ""
-
-
-# --- tasks whose failures are mostly software errors ------------------------------------------------------
-
-
-def software_pause_thresholds() -> tuple[int, float]:
-    return (
-        getattr(settings, "DEFT_SOFTWARE_PAUSE_MIN", 10),
-        getattr(settings, "DEFT_SOFTWARE_PAUSE_FRACTION", 0.5),
-    )
-
-
-def failure_counts(task_ids) -> dict[int, Counter]:
-    """task id -> failed jobs by error class (one grouped query over the failed jobs of these tasks)."""
-    counts: dict[int, Counter] = defaultdict(Counter)
-    rows = (
-        Job.objects.filter(task_id__in=list(task_ids), status=JobStatus.FAILED)
-        .values_list("task_id", "error_class")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for task_id, klass, n in rows:
-        counts[task_id][klass] += n
-    return counts
-
-
-def mostly_software(counts: Counter, *, minimum: int, fraction: float) -> bool:
-    software, total = counts[ErrorClass.SOFTWARE], sum(counts.values())
-    return software >= minimum and total > 0 and software / total > fraction
-
-
-def tasks_check_software_failures(*, task_ids) -> list[int]:
-    """Pause the tasks whose failures are mostly software errors and tell each group's e-group, once per task.
-
-    Returns the ids paused now. A task told before is left alone (a person resumed it knowingly).
-    """
-    from tasks.engine import moves as jobstate
-
-    minimum, fraction = software_pause_thresholds()
-    untold = ProductionTask.objects.filter(pk__in=list(task_ids), software_alert_at__isnull=True)
-    counts = failure_counts(untold.values_list("pk", flat=True))
-    candidates = [pk for pk, c in counts.items() if mostly_software(c, minimum=minimum, fraction=fraction)]
-    if not candidates:
-        return []
-    with transaction.atomic():
-        paused = jobstate.tasks_move(task_ids=candidates, move="pause")
-        # tasks_move locked the paused rows until commit, and a concurrent check finds them paused already:
-        # only this check tells their groups.
-        untold_paused = ProductionTask.objects.filter(pk__in=paused, software_alert_at__isnull=True)
-        told = list(untold_paused.values_list("pk", flat=True))
-        ProductionTask.objects.filter(pk__in=told).update(software_alert_at=timezone.now())
-        for task in ProductionTask.objects.filter(pk__in=told).select_related("group"):
-            _record_software_pause(task, counts[task.pk])
-    return told
-
-
-def _record_software_pause(task: ProductionTask, counts: Counter) -> None:
-    from deft import notifications
-    from tasks.errors.summaries import task_error_summary
-
-    summary = task_error_summary(task)
-    software, total = counts[ErrorClass.SOFTWARE], sum(counts.values())
-    comment = f"paused: {software} of {total} failures are software errors"
-    audit_record(
-        actor=None,
-        verb="pause_software_failures",
-        obj=task,
-        comment=comment,
-        details={"software_failures": software, "failures": total},
-    )
-    transaction.on_commit(lambda: notifications.mail_software_failures(task=task, summary=summary, reason=comment))

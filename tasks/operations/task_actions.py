@@ -9,19 +9,17 @@ redelivery with no task changed twice.
 
 import bisect
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import OperationalError, connection, transaction
+from django.db import transaction
 from django.db.models import Count, F
 from django.http import QueryDict
 from django.utils import timezone
 
-from deft import permissions
-from deft.audit import audit_record_many
+from deft import notifications, permissions
+from deft.audit import audit_by_operation, audit_record_many
 from deft.models import PhysicsGroup
 from tasks.engine.moves import (
     jobs_cancel_of_tasks,
@@ -33,7 +31,15 @@ from tasks.engine.moves import (
 )
 from tasks.filtersets import TaskFilterSet
 from tasks.models import Operation, ProductionTask
-from tasks.states import OPERATION_MOVES, TASK_ACTIVE, TASK_FINAL, TASK_MOVES, TASK_RETRYABLE, JobStatus, TaskStatus
+from tasks.operations.runner import (
+    BatchResult,
+    OperationKind,
+    operation_create,
+    operation_kind_register,
+    operation_note,
+    operation_run,  # noqa: F401 - the runner, named where the actions are
+)
+from tasks.states import TASK_ACTIVE, TASK_FINAL, TASK_MOVES, TASK_RETRYABLE, JobStatus, TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +228,7 @@ def operation_start(*, actor, action, task_ids=None, filters=None, params=None, 
     if filters is not None:
         selection["filter"] = {k: v for k, v in filter_querydict(filters).lists()}
     with transaction.atomic():
-        op = Operation.objects.create(
+        return operation_create(
             action=action,
             actor=actor,
             request_id=request_ids[0] if len(request_ids) == 1 else None,
@@ -231,14 +237,6 @@ def operation_start(*, actor, action, task_ids=None, filters=None, params=None, 
             comment=comment,
             total=len(ids),
         )
-        transaction.on_commit(lambda: queue_operation(op.pk))
-    return op
-
-
-def queue_operation(op_id: int) -> None:
-    from tasks.workers import run_operation
-
-    run_operation.delay(op_id)
 
 
 def selection_summary(*, actor, action, task_ids=None, filters=None) -> dict:
@@ -280,112 +278,49 @@ def summary_sentence(action, total, will, skipped: dict) -> str:
 
 
 @dataclass
-class BatchResult:
+class TaskBatch:
     changed: list[int] = field(default_factory=list)
     kill: list[int] = field(default_factory=list)  # running jobs to kill through the executor after commit
     messages: list[str] = field(default_factory=list)
 
 
-def operation_run(*, operation_id: int) -> Operation:
-    """Apply an operation batch by batch; safe to run again (redelivery) and to run twice at once."""
-    op = Operation.objects.get(pk=operation_id)
-    if not operation_begin(op):
-        return op
+def next_tasks(op: Operation, cursor: int, size: int) -> list[int]:
     ids = op.selection.get("task_ids", [])
-    pause = settings.DEFT_OPERATION_PAUSE
-    try:
-        while batch_once(op, ids):
-            if pause:
-                time.sleep(pause)  # leave the database to others between batches
-    except Exception as exc:  # recorded on the operation for people; the worker carries on with other work
-        log.exception("operation %s failed", op.pk)
-        operation_fail(op, f"{type(exc).__name__}: {exc}")
-        return op
-    operation_finish(op)
-    op.refresh_from_db()
-    return op
+    start = bisect.bisect_right(ids, cursor)
+    return ids[start : start + size]
 
 
-def operation_begin(op: Operation) -> bool:
-    move = OPERATION_MOVES["start"]
-    started = Operation.objects.filter(pk=op.pk, status__in=move.sources).update(status=move.target)
-    Operation.objects.filter(pk=op.pk, started_at__isnull=True).update(started_at=timezone.now())
-    return bool(started)
+def task_action_kind(action: str) -> OperationKind:
+    """The runner's view of a task action: its batch function, the audit rows and the kills after commit."""
+    apply_batch = BATCH_ACTIONS[action]
 
-
-def batch_once(op: Operation, ids: list[int], *, tries: int = 3) -> bool:
-    """Apply the next batch after the cursor; False when there is none left. A deadlock retries the batch."""
-    for attempt in range(1, tries + 1):
-        try:
-            return apply_next_batch(op, ids)
-        except OperationalError:
-            if attempt == tries:
-                raise
-            time.sleep(0.2 * attempt)
-    return False
-
-
-def apply_next_batch(op: Operation, ids: list[int]) -> bool:
-    with transaction.atomic():
-        commit_without_waiting_for_disk()
-        # Locking the operation serialises two workers on it (a redelivery while the first still runs).
-        cursor, status = Operation.objects.select_for_update().filter(pk=op.pk).values_list("cursor", "status")[0]
-        if status != OPERATION_MOVES["start"].target:
-            return False
-        start = bisect.bisect_right(ids, cursor)
-        batch = ids[start : start + settings.DEFT_OPERATION_BATCH_SIZE]
-        if not batch:
-            return False
-        result = BATCH_ACTIONS[op.action](batch, op)
+    def apply(batch: list[int], op: Operation) -> BatchResult:
+        result = apply_batch(batch, op)
         audit_batch(op, result.changed)
-        Operation.objects.filter(pk=op.pk).update(
-            cursor=batch[-1],
-            done=F("done") + len(result.changed),
-            skipped=F("skipped") + len(batch) - len(result.changed),
-        )
-        if result.messages:
-            note(op, *result.messages)
-        if result.kill:
-            transaction.on_commit(lambda: kill_jobs(op, result.kill))
-    return True
+        after = [lambda: kill_jobs(op, result.kill)] if result.kill else []
+        return BatchResult(
+            done=len(result.changed), skipped=len(batch) - len(result.changed), messages=result.messages,
+            after_commit=after,
+        )  # fmt: skip
+
+    finish = (
+        (lambda op: transaction.on_commit(lambda: mail_tasks_aborted(operation_id=op.pk)))
+        if action == "abort"
+        else None
+    )
+    return OperationKind(next_batch=next_tasks, apply=apply, finish=finish)
 
 
-def commit_without_waiting_for_disk() -> None:
-    """A batch's commit need not wait for its WAL flush: the batch and the cursor that records it commit together,
-    so if the server crashes before the flush both are lost and the redelivered operation redoes the batch.
-    (The operation's end, which sends mail, commits normally.)"""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-
-
-def operation_finish(op: Operation) -> None:
-    move = OPERATION_MOVES["finish"]
-    with transaction.atomic():
-        finished = Operation.objects.filter(pk=op.pk, status__in=move.sources).update(
-            status=move.target, finished_at=timezone.now()
-        )
-        if finished and op.action == "abort":
-            from deft import notifications
-
-            transaction.on_commit(lambda: notifications.mail_tasks_aborted(operation_id=op.pk))
-
-
-def operation_fail(op: Operation, message: str) -> None:
-    move = OPERATION_MOVES["fail"]
-    with transaction.atomic():
-        row = Operation.objects.select_for_update().get(pk=op.pk)
-        if row.status in move.sources:
-            left = row.total - row.done - row.skipped - row.failed
-            row.status, row.finished_at, row.failed = move.target, timezone.now(), row.failed + max(left, 0)
-            row.messages = [*row.messages, message]
-            row.save(update_fields=["status", "finished_at", "failed", "messages"])
-
-
-def note(op: Operation, *messages: str) -> None:
-    row = Operation.objects.select_for_update().get(pk=op.pk)
-    row.messages = [*row.messages, *messages][-100:]  # the last hundred are enough for people
-    row.save(update_fields=["messages"])
+def mail_tasks_aborted(*, operation_id: int) -> int:
+    """Tell each request's group how many of its tasks the abort changed."""
+    op = Operation.objects.select_related("actor").get(pk=operation_id)
+    changed = audit_by_operation(op.pk).values("object_id")
+    per_request = dict(
+        ProductionTask.objects.filter(pk__in=changed).values_list("request_id").annotate(n=Count("id")).order_by()
+    )
+    requests = op._meta.get_field("request").related_model.objects.filter(pk__in=per_request)
+    requests = requests.select_related("group").order_by("pk")
+    return notifications.mail_tasks_aborted(op=op, per_request=per_request, requests=requests)
 
 
 def kill_jobs(op: Operation, job_ids: list[int]) -> None:
@@ -397,7 +332,7 @@ def kill_jobs(op: Operation, job_ids: list[int]) -> None:
     except Exception as exc:  # the engine kills the running jobs of toabort tasks as well; say so, go on
         log.exception("operation %s: the executor could not kill %d jobs", op.pk, len(job_ids))
         with transaction.atomic():
-            note(op, f"the executor could not kill {len(job_ids)} running jobs: {exc}")
+            operation_note(op, f"the executor could not kill {len(job_ids)} running jobs: {exc}")
 
 
 def audit_batch(op: Operation, task_ids: list[int]) -> None:
@@ -437,7 +372,7 @@ def without_active_jobs(task_ids: list[int]) -> list[int]:
     return list(qs.values_list("pk", flat=True))
 
 
-def abort_batch(batch: list[int], op: Operation) -> BatchResult:
+def abort_batch(batch: list[int], op: Operation) -> TaskBatch:
     """Jobs first, then tasks: the lock order of jobs_move, so an abort and the executor never deadlock.
 
     A few statements per batch, whatever its size: cancel the waiting jobs of the abortable tasks (their
@@ -452,7 +387,7 @@ def abort_batch(batch: list[int], op: Operation) -> BatchResult:
         abort_late_jobs(late)
     moved = {pk: status for pk, status, _ in rows}
     still_active = [pk for pk, status in moved.items() if status == TaskStatus.TOABORT]
-    return BatchResult(changed=sorted(moved), kill=jobs_running_of_tasks(task_ids=still_active))
+    return TaskBatch(changed=sorted(moved), kill=jobs_running_of_tasks(task_ids=still_active))
 
 
 def abort_late_jobs(task_ids: list[int]) -> None:
@@ -470,43 +405,43 @@ def tasks_abort_settle(*, task_ids: list[int]) -> list[int]:
     return tasks_move(task_ids=without_active_jobs(task_ids), move="aborted", values={"ended_at": timezone.now()})
 
 
-def finish_batch(batch: list[int], op: Operation) -> BatchResult:
+def finish_batch(batch: list[int], op: Operation) -> TaskBatch:
     if op.params.get("mode") == "hard":
         todo = candidates(batch, "finish")
         deltas = jobs_cancel_of_tasks(task_ids=todo, statuses=NOT_RUNNING_JOBS, apply=False)
         moved = sorted(tasks_move_counting(task_ids=todo, move="finish", deltas=deltas))
         ProductionTask.objects.filter(pk__in=moved).update(ended_at=timezone.now())
-        return BatchResult(changed=moved, kill=jobs_running_of_tasks(task_ids=moved))
+        return TaskBatch(changed=moved, kill=jobs_running_of_tasks(task_ids=moved))
     # Soft: no new jobs; the engine ends the task when its running jobs end. Tasks with none end now.
     marked = locked_candidates(batch, "finish", soft_finish=False)
     ProductionTask.objects.filter(pk__in=marked).update(soft_finish=True, updated=timezone.now())
     tasks_move(task_ids=without_active_jobs(marked), move="finish", values={"ended_at": timezone.now()})
-    return BatchResult(changed=marked)
+    return TaskBatch(changed=marked)
 
 
 def move_batch(move: str, values: Callable[[], dict] | None = None):
-    def apply(batch: list[int], op: Operation) -> BatchResult:
-        return BatchResult(changed=tasks_move(task_ids=batch, move=move, values=values() if values else None))
+    def apply(batch: list[int], op: Operation) -> TaskBatch:
+        return TaskBatch(changed=tasks_move(task_ids=batch, move=move, values=values() if values else None))
 
     return apply
 
 
-def change_priority_batch(batch: list[int], op: Operation) -> BatchResult:
+def change_priority_batch(batch: list[int], op: Operation) -> TaskBatch:
     priority = op.params["priority"]
     todo = candidates(batch, "change_priority", exclude_priority=priority)
     # Not-yet-running jobs take the new priority too; jobs first, as everywhere (lock order).
     jobs_set_of_tasks(task_ids=todo, statuses=NOT_RUNNING_JOBS, values={"priority": priority})
     changed = locked_candidates(todo, "change_priority")
     ProductionTask.objects.filter(pk__in=changed).update(priority=priority, updated=timezone.now())
-    return BatchResult(changed=changed)
+    return TaskBatch(changed=changed)
 
 
-def increase_attempts_batch(batch: list[int], op: Operation) -> BatchResult:
+def increase_attempts_batch(batch: list[int], op: Operation) -> TaskBatch:
     changed = locked_candidates(batch, "increase_attempts")
     ProductionTask.objects.filter(pk__in=changed).update(
         max_attempts=F("max_attempts") + op.params["increase"], updated=timezone.now()
     )
-    return BatchResult(changed=changed)
+    return TaskBatch(changed=changed)
 
 
 BATCH_ACTIONS = {
@@ -520,3 +455,6 @@ BATCH_ACTIONS = {
     "change_priority": change_priority_batch,
     "increase_attempts": increase_attempts_batch,
 }
+
+for _action in BATCH_ACTIONS:
+    operation_kind_register(_action, task_action_kind(_action))

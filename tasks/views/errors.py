@@ -6,8 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from deft import permissions
-from deft.generic import link, status_badge
-from deft.views import ObjectListView
+from deft.generic import ObjectListView, link, status_badge
 from tasks.errors import rules as error_rules
 from tasks.errors.summaries import MAX_WINDOW, SummaryFilters, errors_summary, parse_since
 from tasks.filtersets import JobFilterSet

@@ -3,13 +3,12 @@ from django.shortcuts import render
 from django.utils.html import format_html
 
 from deft import permissions
-from deft.generic import link, status_badge
-from deft.views import ObjectListView
-from monitoring import pages
+from deft.generic import ObjectListView, link, status_badge
 from tasks.errors.summaries import task_error_summary
 from tasks.filtersets import ErrorCodeFilterSet, OperationFilterSet, TaskFilterSet
 from tasks.models import ErrorCode, Operation, ProductionTask
 from tasks.operations.task_actions import ACTIONS
+from tasks.views import selectors as pages
 from tasks.views.actions import operation_progress_bar, task_progress_bar
 
 

@@ -16,7 +16,7 @@ LIST_PAGES = [
     "/",
     "/groups/",
     "/catalog/datasets/",
-    "/catalog/sites/",
+    "/monitoring/sites/",
     "/catalog/endpoints/",
     "/requests/",
     "/requests/ptags/",

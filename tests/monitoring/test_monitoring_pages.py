@@ -149,7 +149,7 @@ def test_the_sites_page_shows_running_failed_and_disks(production, shifter_clien
         capacity_bytes=10**13,
         used_bytes=10**12,
     )
-    html = shifter_client.get("/catalog/sites/").content.decode()
+    html = shifter_client.get("/monitoring/sites/").content.decode()
     assert "CERN-PROD" in html and "BNL-ATLAS" in html
     assert "3.0\xa0TB of 10.0\xa0TB" in html or "2.7\xa0TB of 9.1\xa0TB" in html
     assert "phys-susy:" in html

@@ -7,8 +7,9 @@ from catalog.models import Dataset
 from catalog.naming import merged_dataset_name, output_dataset_name, task_name
 from requests_app import services
 from requests_app.models import RequestStatus
-from requests_app.registration import run_registration, unregistered_slices
+from requests_app.registration import unregistered_slices
 from tasks.models import Operation, ProductionTask, TaskDataset
+from tasks.operations.runner import operation_run
 from tests.factories import DatasetFactory, ProductionTaskFactory, SliceFactory
 
 
@@ -76,7 +77,7 @@ def test_approval_mails_the_group_once_with_the_count(
 def test_a_train_makes_one_task_per_slice_with_an_output_per_format(waiting, prodmgr):
     waiting.slices.update(train=True)
     op = services.request_approve(request=waiting, actor=prodmgr)
-    run_registration(op.pk)
+    operation_run(operation_id=op.pk)
     tasks = ProductionTask.objects.filter(request=waiting)
     assert tasks.count() == 3
     assert {t.name.split(".")[4] for t in tasks} == {"DAOD_SUSY1_SUSY2"}
@@ -96,12 +97,12 @@ def test_approving_twice_creates_nothing_more(
 
 def test_a_redelivered_registration_creates_nothing_more(waiting, prodmgr):
     op = services.request_approve(request=waiting, actor=prodmgr)
-    run_registration(op.pk)
+    operation_run(operation_id=op.pk)
     datasets = Dataset.objects.count()
     # the worker died after committing but before acknowledging: the same message runs again from scratch
     Operation.objects.filter(pk=op.pk).update(status="running", cursor=0)
     waiting.__class__.objects.filter(pk=waiting.pk).update(status="approved")
-    run_registration(op.pk)
+    operation_run(operation_id=op.pk)
     assert ProductionTask.objects.filter(request=waiting).count() == 6
     assert Dataset.objects.count() == datasets
 
@@ -132,7 +133,7 @@ def test_a_container_task_counts_the_events_of_its_members(susy, susy_manager, p
     )
     request = services.request_create(actor=susy_manager, spec=spec)
     services.request_send(request=request, actor=susy_manager)
-    run_registration(services.request_approve(request=request, actor=prodmgr).pk)
+    operation_run(operation_id=services.request_approve(request=request, actor=prodmgr).pk)
     assert ProductionTask.objects.get(request=request).events_total == 30_000
 
 
@@ -144,7 +145,7 @@ def test_auto_approve_groups_get_their_tasks_on_send(waiting, draft, susy, susy_
     )
     request = services.request_create(actor=susy_manager, spec=spec)
     op = services.request_send(request=request, actor=susy_manager)
-    run_registration(op.pk)
+    operation_run(operation_id=op.pk)
     request.refresh_from_db()
     assert request.status == RequestStatus.WORKING
     assert ProductionTask.objects.filter(request=request).count() == 1
@@ -153,7 +154,7 @@ def test_auto_approve_groups_get_their_tasks_on_send(waiting, draft, susy, susy_
 def test_a_held_request_stops_registering(waiting, prodmgr):
     op = services.request_approve(request=waiting, actor=prodmgr)
     services.request_hold(request=waiting, actor=prodmgr, comment="wrong cache")
-    op = run_registration(op.pk)
+    op = operation_run(operation_id=op.pk)
     assert op.status == "failed"
     assert not ProductionTask.objects.filter(request=waiting).exists()
 
@@ -202,7 +203,7 @@ def test_a_period_container_previews_without_naming_problems_and_registers_perio
     assert body["problems"] == []
     expected_task = "data12_8TeV.periodB.physics_Muons.PhysCont.DAOD_SUSY1.repro14_v01_p1872"
     assert [t["name"] for t in body["tasks"]] == [expected_task, expected_task.replace("SUSY1", "SUSY2")]
-    run_registration(services.request_approve(request=request, actor=prodmgr).pk)
+    operation_run(operation_id=services.request_approve(request=request, actor=prodmgr).pk)
     task = ProductionTask.objects.get(request=request, formats=["DAOD_SUSY1"])
     assert (task.name, task.events_total) == (expected_task, 30_000)
     output = TaskDataset.objects.select_related("dataset").get(task=task).dataset

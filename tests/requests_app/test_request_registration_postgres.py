@@ -8,8 +8,8 @@ from catalog.models import Dataset
 from catalog.naming import merged_dataset_name, output_dataset_name, task_name
 from requests_app import services
 from requests_app.models import ProductionRequest, Slice
-from requests_app.registration import run_registration
 from tasks.models import Operation, ProductionTask, TaskDataset
+from tasks.operations.runner import operation_run
 from tests.factories import DatasetFactory, ProductionRequestFactory
 
 SLICES = 1000
@@ -67,7 +67,7 @@ def assert_registered_once(request):
 def test_a_thousand_slice_request_registers_every_task_once(susy, prodmgr, ptag):
     request = big_request(susy, prodmgr, ptag)
     op = services.request_approve(request=request, actor=prodmgr)
-    op = run_registration(op.pk, batch_size=300)
+    op = operation_run(operation_id=op.pk, batch_size=300)
     assert (op.status, op.done, op.skipped, op.failed) == ("done", SLICES, 0, 0)
     assert op.params["tasks"] == 2 * SLICES
     request.refresh_from_db()
@@ -81,12 +81,12 @@ def test_a_thousand_slice_request_registers_every_task_once(susy, prodmgr, ptag)
 def test_approving_a_thousand_slices_twice_creates_nothing_more(susy, prodmgr, ptag):
     request = big_request(susy, prodmgr, ptag)
     op = services.request_approve(request=request, actor=prodmgr)
-    run_registration(op.pk)
+    operation_run(operation_id=op.pk)
     with pytest.raises(services.InvalidTransition, match="working"):
         services.request_approve(request=request, actor=prodmgr)
     ProductionRequest.objects.filter(pk=request.pk).update(status="approved")  # a second delivery, from scratch
     Operation.objects.filter(pk=op.pk).update(status="running", cursor=0)
-    op = run_registration(op.pk)
+    op = operation_run(operation_id=op.pk)
     assert op.skipped == SLICES
     assert_registered_once(request)
 
@@ -94,7 +94,7 @@ def test_approving_a_thousand_slices_twice_creates_nothing_more(susy, prodmgr, p
 @pytest.mark.postgres
 def test_a_duplicate_slice_is_refused_at_approval(susy, prodmgr, ptag):
     first = big_request(susy, prodmgr, ptag, slices=3)
-    run_registration(services.request_approve(request=first, actor=prodmgr).pk)
+    operation_run(operation_id=services.request_approve(request=first, actor=prodmgr).pk)
     again = ProductionRequestFactory(group=susy, requester=prodmgr, status="waiting")
     source = first.slices.get(position=2)
     Slice.objects.create(request=again, position=1, dataset=source.dataset, dataset_name=source.dataset_name,

@@ -7,6 +7,7 @@ from django.db.models import Count
 
 from deft.models import AuditEvent
 from tasks.models import Job, Operation, ProductionTask
+from tasks.operations import runner
 from tasks.operations import task_actions as actions
 from tasks.operations.task_actions import ActionInputError, operation_run, operation_start, selection_summary
 from tasks.states import TaskStatus
@@ -125,7 +126,7 @@ def test_an_interrupted_operation_resumes_after_its_cursor(prodmgr, settings):
     )
     Operation.objects.filter(pk=op.pk).update(status="running")
     ids = sorted(t.pk for t in tasks)
-    assert actions.batch_once(op, ids) and actions.batch_once(op, ids)  # the worker dies after two batches
+    assert runner.batch_once(op) and runner.batch_once(op)  # the worker dies after two batches
     op = operation_run(operation_id=op.pk)
     assert (op.done, op.skipped, op.cursor) == (10, 0, ids[-1])
     assert set(ProductionTask.objects.filter(pk__in=ids).values_list("max_attempts", flat=True)) == {31}

@@ -5,8 +5,9 @@ import pytest
 from django.test import override_settings
 
 from deft.models import AuditEvent
+from tasks.engine.software_pause import tasks_check_software_failures
 from tasks.errors import classification as errors
-from tasks.errors.classification import classify_failure, decide_retry, tasks_check_software_failures
+from tasks.errors.classification import classify_failure, decide_retry
 from tasks.models import Job, ProductionTask
 from tests.factories import JobFactory, ProductionTaskFactory, SiteFactory
 

@@ -7,8 +7,8 @@ from django.db import transaction
 from catalog.models import Dataset
 from catalog.naming import task_name
 from deft.models import PhysicsGroup
-from monitoring import rollups
 from requests_app.models import ProductionRequest, PTag, RequestStatus
+from tasks.engine import observers
 from tasks.models import ProductionTask
 
 DEMO_DESCRIPTION = "demo production"
@@ -50,5 +50,5 @@ def demo_production_create(
             )
             for dataset in inputs
         )
-        rollups.on_tasks_created(created)  # the dashboards count the new tasks at once
+        observers.notify("on_tasks_created", created)  # the dashboards count the new tasks at once
     return request.pk

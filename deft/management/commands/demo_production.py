@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from tasks.demo import demo_production_create
+from deft.demo_production import demo_production_create
 
 
 class Command(BaseCommand):
