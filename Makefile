@@ -42,6 +42,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
 
 bench: install
 	SECRET_KEY=$${SECRET_KEY:-deft-bench-only-not-a-deployment} DEBUG=0 $(BIN)/python bench/run.py $(BENCH)

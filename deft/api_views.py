@@ -1,15 +1,14 @@
-from rest_framework import viewsets
+from deft.viewsets import RestrictedReadOnlyViewSet
 
-from . import permissions
 from .filtersets import GroupFilterSet
 from .models import PhysicsGroup
 from .serializers import GroupSerializer
 
 
-class GroupViewSet(viewsets.ReadOnlyModelViewSet):
+class GroupViewSet(RestrictedReadOnlyViewSet):
     serializer_class = GroupSerializer
     filterset_class = GroupFilterSet
 
-    def get_queryset(self):
+    def base_queryset(self):
         qs = PhysicsGroup.objects.prefetch_related("memberships__user").order_by("name")
-        return permissions.visible(self.request.user, qs)
+        return qs

@@ -7,7 +7,7 @@ Group managers may not set a priority above their group's cap.
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 
 from .models import Membership, Role
 
@@ -31,6 +31,7 @@ GROUP_MANAGER_VERBS = frozenset(
 # Verbs only production managers may use.
 PRODUCTION_MANAGER_VERBS = frozenset({"approve", "hold", "release", "cancel", "manage_rules"})
 READ = "view"
+KNOWN_VERBS = GROUP_MANAGER_VERBS | PRODUCTION_MANAGER_VERBS | {READ}
 
 
 @dataclass(frozen=True)
@@ -79,14 +80,17 @@ def group_id_of(obj) -> int | None:
 
 
 def can(user, verb: str, obj=None, *, group_id: int | None = None) -> bool:
-    """May `user` do `verb` on `obj` (or on objects of `group_id`)?"""
+    """May `user` do `verb` on `obj` (or on objects of `group_id`)? A verb the policy does not know is a bug in
+    the caller, not a refusal to hide: it raises."""
+    if verb not in KNOWN_VERBS:
+        raise ValueError(f"unknown verb {verb!r}; the policy knows: {', '.join(sorted(KNOWN_VERBS))}")
     roles = roles_of(user)
     if not getattr(user, "is_authenticated", False):
         return False
     if verb == READ:
         return roles.reads_everything or user.is_staff
     if roles.production_manager:
-        return True
+        return verb in GROUP_MANAGER_VERBS | PRODUCTION_MANAGER_VERBS
     if verb in GROUP_MANAGER_VERBS:
         gid = group_id if group_id is not None else group_id_of(obj)
         if gid is None:  # e.g. "may this user create requests at all?"
@@ -133,11 +137,3 @@ def managed_groups(user, queryset: QuerySet) -> QuerySet:
     """The physics groups `user` may create requests for."""
     roles = roles_of(user)
     return queryset if roles.production_manager else queryset.filter(pk__in=roles.managed_groups)
-
-
-def forbidden_ids(user, objects: list[Model]) -> list[int]:
-    """The ids among `objects` that `user` may not act on (for a 403 that names them)."""
-    roles = roles_of(user)
-    if roles.production_manager:
-        return []
-    return [o.pk for o in objects if group_id_of(o) not in roles.managed_groups]

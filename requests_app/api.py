@@ -1,10 +1,10 @@
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from rest_framework import parsers, status, viewsets
+from rest_framework import parsers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from deft import permissions
+from deft.viewsets import RestrictedReadOnlyViewSet
 from tasks.models import Operation
 
 from . import checks, services
@@ -14,12 +14,12 @@ from .models import ProductionRequest, PTag
 from .serializers import PTagSerializer, RequestSerializer
 
 
-class PTagViewSet(viewsets.ReadOnlyModelViewSet):
+class PTagViewSet(RestrictedReadOnlyViewSet):
     serializer_class = PTagSerializer
     filterset_class = PTagFilterSet
 
-    def get_queryset(self):
-        return permissions.visible(self.request.user, PTag.objects.order_by("name"))
+    def base_queryset(self):
+        return PTag.objects.order_by("name")
 
 
 class PlainTextParser(parsers.BaseParser):
@@ -53,13 +53,13 @@ def listfile_text(request) -> str:
     return text
 
 
-class RequestViewSet(viewsets.ReadOnlyModelViewSet):
+class RequestViewSet(RestrictedReadOnlyViewSet):
     serializer_class = RequestSerializer
     filterset_class = RequestFilterSet
 
-    def get_queryset(self):
+    def base_queryset(self):
         qs = ProductionRequest.objects.select_related("group", "requester").order_by("-id")
-        return permissions.visible(self.request.user, qs)
+        return qs
 
     @action(
         detail=False,

@@ -1,12 +1,13 @@
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, status, viewsets
+from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from deft import permissions
+from deft.viewsets import RestrictedModelViewSet, RestrictedReadOnlyViewSet
 from tasks.errors import rules as error_rules
 from tasks.errors.summaries import SummaryFilters, errors_summary, parse_since, task_error_summary
 from tasks.filtersets import ErrorCodeFilterSet, JobFilterSet, OperationFilterSet, TaskFilterSet
@@ -24,13 +25,13 @@ from tasks.serializers import (
 )
 
 
-class TaskViewSet(viewsets.ReadOnlyModelViewSet):
+class TaskViewSet(RestrictedReadOnlyViewSet):
     serializer_class = TaskSerializer
     filterset_class = TaskFilterSet
 
-    def get_queryset(self):
+    def base_queryset(self):
         qs = ProductionTask.objects.select_related("group", "ptag", "input_dataset").order_by("-id")
-        return permissions.visible(self.request.user, qs)
+        return qs
 
     @extend_schema(request=TaskActionSerializer, responses={202: OperationSerializer})
     @action(detail=False, methods=["post"], url_path="actions", filterset_class=None, pagination_class=None)
@@ -62,44 +63,44 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(task_error_summary(self.get_object()))
 
 
-class JobViewSet(viewsets.ReadOnlyModelViewSet):
+class JobViewSet(RestrictedReadOnlyViewSet):
     filterset_class = JobFilterSet
 
     def get_serializer_class(self):
         return JobDetailSerializer if self.action == "retrieve" else JobSerializer
 
-    def get_queryset(self):
+    def base_queryset(self):
         qs = Job.objects.select_related("site").order_by("-id")
         if self.action == "retrieve":
             qs = qs.prefetch_related("outputs")
-        return permissions.visible(self.request.user, qs)
+        return qs
 
 
-class OperationViewSet(viewsets.ReadOnlyModelViewSet):
+class OperationViewSet(RestrictedReadOnlyViewSet):
     serializer_class = OperationSerializer
     filterset_class = OperationFilterSet
 
-    def get_queryset(self):
-        return permissions.visible(self.request.user, Operation.objects.select_related("actor"))
+    def base_queryset(self):
+        return Operation.objects.select_related("actor")
 
 
-class ErrorCodeViewSet(viewsets.ReadOnlyModelViewSet):
+class ErrorCodeViewSet(RestrictedReadOnlyViewSet):
     serializer_class = ErrorCodeSerializer
     filterset_class = ErrorCodeFilterSet
 
-    def get_queryset(self):
-        return permissions.visible(self.request.user, ErrorCode.objects.all())
+    def base_queryset(self):
+        return ErrorCode.objects.all()
 
 
-class ErrorRuleViewSet(viewsets.ModelViewSet):
+class ErrorRuleViewSet(RestrictedModelViewSet):
     """Diagnostic rules, in the order they are tried. Everyone reads; production managers change them."""
 
     serializer_class = ErrorRuleSerializer
     filterset_fields = ["source", "code", "active"]
 
-    def get_queryset(self):
+    def base_queryset(self):
         qs = ErrorRule.objects.select_related("created_by").order_by("position", "id")
-        return permissions.visible(self.request.user, qs)
+        return qs
 
     def perform_create(self, serializer):
         serializer.instance = error_rules.error_rule_create(actor=self.request.user, **serializer.validated_data)

@@ -14,8 +14,6 @@ from tasks.models import Operation, ProductionTask
 from tasks.operations import task_actions as actions
 from tasks.states import OPERATION_FINAL
 
-PARAM_FIELDS = ("priority", "increase", "mode")
-
 
 def task_progress_bar(task: ProductionTask):
     """Events done / total as text; the bar's segments are the job counters (done, running, failed)."""
