@@ -186,7 +186,7 @@ def job_row(pk, task_id, job_type, status, attempt, previous, rng, sites, now, i
 
 
 def task_row(task_id, request, status, ptag_id, formats, counts, offset, jobs_per_task, now):
-    from monitoring.models import TASK_COUNTER_FIELDS  # the task counters the rollups sum: jobs_*, events_*
+    from tasks.models import TASK_COUNTER_FIELDS  # the task counters the rollups sum: jobs_*, events_*
 
     counters = {f: counts[f] for f in TASK_COUNTER_FIELDS} | {"events_total": EVENTS_PER_JOB * (jobs_per_task - 2)}
     return {

@@ -7,7 +7,7 @@ minute so throughput, ETA and the charts never scan the job table.
 
 from django.db import models
 
-from tasks.models import ErrorClass
+from tasks.models import TASK_COUNTER_FIELDS, ErrorClass, done_fraction
 from tasks.states import TaskStatus
 
 
@@ -27,19 +27,7 @@ class Dimension(models.TextChoices):
     PTAG = "ptag"  # key: the p-tag name
 
 
-# The task counters a rollup sums (same names as on ProductionTask), and what it counts itself.
-TASK_COUNTER_FIELDS = (
-    "events_total",
-    "events_processed",
-    "events_done",
-    "events_merged",
-    "jobs_defined",
-    "jobs_assigned",
-    "jobs_running",
-    "jobs_finished",
-    "jobs_failed",
-    "jobs_cancelled",
-)
+# The task counters a rollup sums (tasks.models.TASK_COUNTER_FIELDS), and what it counts itself.
 TASK_STATUS_FIELDS = tuple(f"tasks_{s}" for s in TaskStatus.values)
 FAILED_CLASS_FIELDS = tuple(f"failed_{c}" for c in ErrorClass.values)
 ROLLUP_FIELDS = TASK_COUNTER_FIELDS + TASK_STATUS_FIELDS + FAILED_CLASS_FIELDS
@@ -117,7 +105,7 @@ class Rollup(CountersMixin):
 
     @property
     def progress(self) -> float:
-        return min(self.events_merged / self.events_total, 1.0) if self.events_total else 0.0
+        return done_fraction(self.events_merged, self.events_total)
 
 
 class Sample(CountersMixin):

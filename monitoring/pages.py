@@ -4,6 +4,7 @@
 from django.db.models import Count, Sum
 
 from deft.audit import audit_history
+from tasks.models import done_fraction
 
 from .models import Dimension, Rollup
 from .summary import row_of
@@ -26,7 +27,7 @@ def request_progress(req) -> dict:
     return {
         "progress_row": row_of(Dimension.REQUEST, str(req.pk), values, {}),
         "slice_rows": [
-            {**s, "progress": (s["events_merged"] or 0) / s["events_total"] if s["events_total"] else 0} for s in slices
+            {**s, "progress": done_fraction(s["events_merged"] or 0, s["events_total"] or 0)} for s in slices
         ],
         "progress_tasks": tasks,
         "timeline": audit_history(req, limit=100, newest_first=True),

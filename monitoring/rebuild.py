@@ -13,10 +13,10 @@ from django.db.models.functions import Coalesce
 from tasks.engine.merge_moves import merged_deriv_jobs
 from tasks.engine.moves import COUNTER_OF, EVENTS_OF
 from tasks.engine.observers import failure_field
-from tasks.models import Job, ProductionTask
+from tasks.models import TASK_COUNTER_FIELDS, Job, ProductionTask
 from tasks.states import JobStatus, TaskStatus
 
-from .models import TASK_COUNTER_FIELDS, Dimension, Rollup, SiteJobs, within
+from .models import Dimension, Rollup, SiteJobs, within
 from .rollups import SITE_FIELDS, spread, task_keys
 
 # The GROUP BY column of each dimension that is a plain column of the task (formats is a list: done apart).

@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from deft.models import PhysicsGroup
 from requests_app.models import ProductionRequest, PTag
 from tasks.filtersets import TaskFilterSet
-from tasks.models import ProductionTask
+from tasks.models import ProductionTask, done_fraction
 from tasks.states import TASK_ACTIVE, TaskStatus
 
 from .models import TASK_STATUS_FIELDS, Dimension, Rollup, Sample, within
@@ -59,8 +59,7 @@ class Row:
 
     @property
     def progress(self) -> float:
-        total = self.counters.get("events_total", 0)
-        return min(self.counters.get("events_merged", 0) / total, 1.0) if total else 0.0
+        return done_fraction(self.counters.get("events_merged", 0), self.counters.get("events_total", 0))
 
     @property
     def tasks_total(self) -> int:

@@ -13,6 +13,26 @@ DEFAULT_MAX_FAILURES = 5  # ... and 5 failures per input before giving up on it
 DEFAULT_WALLTIME_S = 12 * 3600
 
 
+# The task counters, kept by job moves (tasks/engine/moves.py) and summed by the rollups: the one list of them.
+TASK_COUNTER_FIELDS = (
+    "events_total",
+    "events_processed",  # input events of finished deriv jobs
+    "events_done",  # events in merged outputs (the catalog's count)
+    "events_merged",  # input events whose outputs are all merged: progress, skims included
+    "jobs_defined",
+    "jobs_assigned",
+    "jobs_running",
+    "jobs_finished",
+    "jobs_failed",
+    "jobs_cancelled",
+)
+
+
+def done_fraction(events_merged: int, events_total: int) -> float:
+    """The done fraction of any scope (a task, a request, a group...): input events whose outputs are merged."""
+    return min(events_merged / events_total, 1.0) if events_total else 0.0
+
+
 class ProductionTask(models.Model):
     """One input dataset processed by one p-tag into its output datasets."""
 
@@ -89,7 +109,7 @@ class ProductionTask(models.Model):
     @property
     def progress(self) -> float:
         """Fraction of input events whose outputs are merged (0..1)."""
-        return min(self.events_merged / self.events_total, 1.0) if self.events_total else 0.0
+        return done_fraction(self.events_merged, self.events_total)
 
 
 class TaskDataset(models.Model):

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from tasks.errors.registry import RulePatternError, compile_rule_pattern
-from tasks.models import ErrorCode, ErrorRule, Job, JobOutput, Operation, ProductionTask
+from tasks.models import TASK_COUNTER_FIELDS, ErrorCode, ErrorRule, Job, JobOutput, Operation, ProductionTask
 
 
 class TaskSerializer(serializers.ModelSerializer):
@@ -30,17 +30,8 @@ class TaskSerializer(serializers.ModelSerializer):
             "destination",
             "max_attempts",
             "max_failures",
-            "events_total",
-            "events_processed",
-            "events_done",
-            "events_merged",
+            *TASK_COUNTER_FIELDS,
             "progress",
-            "jobs_defined",
-            "jobs_assigned",
-            "jobs_running",
-            "jobs_finished",
-            "jobs_failed",
-            "jobs_cancelled",
             "error_dialog",
             "created",
             "updated",

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from deft.bulk import bulk_insert_values, int_array
 from tasks.engine import observers
-from tasks.models import Job, JobType, ProductionTask
+from tasks.models import TASK_COUNTER_FIELDS, Job, JobType, ProductionTask
 from tasks.states import JOB_MOVES, TASK_MOVES, JobStatus
 
 COUNTER_OF = {
@@ -32,7 +32,7 @@ COUNTER_OF = {
 # (a task's events come from merged outputs only; unmerged ones never count).
 EVENTS_OF = {JobType.DERIV: "events_processed", JobType.MERGE: "events_done"}
 # The task's own counter columns; deltas may carry more keys (failures by class) for the rollups only.
-COUNTER_FIELDS = (*COUNTER_OF.values(), "events_total", *EVENTS_OF.values(), "events_merged")
+COUNTER_FIELDS = TASK_COUNTER_FIELDS
 TASK_COUNTERS = frozenset(COUNTER_FIELDS)
 
 
