@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: install run test test-fast lint bench migrate demo clean
+.PHONY: install chromium run test test-fast lint bench migrate demo clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || PY=python3; test -x $(BIN)/python || $${PY:-python3} -m venv $(VENV) || python3 -m venv $(VENV)
@@ -32,7 +32,11 @@ run: demo
 	$(BIN)/celery -A deft worker -B -l warning --concurrency 2 & WORKER=$$!; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
+# The browser tests need Debian's chromium: installed here when missing and running as root, else a clear failure.
+chromium:
+	@scripts/ensure-chromium
+
+test: install chromium
 	DEBUG=0 $(BIN)/pytest
 
 test-fast: install

@@ -1,6 +1,5 @@
 """Settings, read from the environment once, with embedded defaults (see the README's table)."""
 
-import sys
 from pathlib import Path
 
 import environ
@@ -15,8 +14,8 @@ DEFAULT_SECRET = "deft-insecure-development-secret-change-me"  # noqa: S105 - re
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default=DEFAULT_SECRET)
-RUNNING_TESTS = "pytest" in sys.modules  # the test suite runs with DEBUG off and needs no real secret
-if not DEBUG and SECRET_KEY == DEFAULT_SECRET and not RUNNING_TESTS:
+RUNNING_TESTS = False  # True in deft/settings_test.py, which the test suite runs on (with a secret of its own)
+if not DEBUG and SECRET_KEY == DEFAULT_SECRET:
     raise ImproperlyConfigured("SECRET_KEY is the built-in default: set SECRET_KEY (or DEBUG=1 for development).")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -117,16 +116,22 @@ DEFT_BASE_URL = env("DEFT_BASE_URL", default="http://127.0.0.1:8000")
 
 # Celery: Redis in production and CI; the filesystem transport needs no server for `make run`.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "broker"
+
+
+def filesystem_broker(folder: Path) -> dict:
+    """Transport options of kombu's filesystem broker kept in `folder` (kombu needs its folders to exist)."""
     for sub in ("out", "processed", "control"):
-        (_queue_dir / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir / "out"),
-        "data_folder_out": str(_queue_dir / "out"),
-        "data_folder_processed": str(_queue_dir / "processed"),
-        "control_folder": str(_queue_dir / "control"),  # else kombu writes ./control/ into the working directory
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "out"),
+        "data_folder_out": str(folder / "out"),
+        "data_folder_processed": str(folder / "processed"),
+        "control_folder": str(folder / "control"),  # else kombu writes ./control/ into the working directory
     }
+
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker(VAR_DIR / "broker")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -15,8 +15,13 @@ from deft.models import Role
 from tests.factories import MembershipFactory, PhysicsGroupFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
+if not settings.RUNNING_TESTS:
+    pytest.exit("the tests run on deft.settings_test (pyproject.toml): unset DJANGO_SETTINGS_MODULE", returncode=4)
 ON_POSTGRES = settings.DATABASE_IS_POSTGRES
 ON_REDIS = settings.CELERY_BROKER_URL.startswith("redis")
+# This session's queue (deft/settings_test.py); every queue a test makes starts with it, and all go at the end.
+SESSION_QUEUE = settings.CELERY_TASK_DEFAULT_QUEUE
+FRESH_CLONE = os.environ.get("DEFT_FRESH_CLONE") == "1"
 
 ROLES = ("anonymous", "member", "shifter", "other_group_manager", "group_manager", "production_manager")
 
@@ -28,6 +33,29 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL pointing at PostgreSQL (the CI's 2nd run)"))
         if item.get_closest_marker("worker") and not (ON_POSTGRES and ON_REDIS):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL and a Redis broker for a real worker"))
+        if item.get_closest_marker("fresh_clone") and not FRESH_CLONE:
+            item.add_marker(pytest.mark.skip(reason="slow: runs with DEFT_FRESH_CLONE=1 (the CI's 1st run)"))
+
+
+def pytest_sessionfinish(session):
+    """On Redis, this session's queues go with it (the filesystem broker's folder goes with the test directory)."""
+    if ON_REDIS:
+        import redis
+
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        keys = list(client.scan_iter(match=f"*{SESSION_QUEUE}*"))  # the queues and kombu's bindings of them
+        if keys:
+            client.delete(*keys)
+
+
+def queue_name(purpose: str) -> str:
+    """A queue name of this session's own, for a worker a test starts."""
+    return f"{SESSION_QUEUE}-{purpose}-{uuid.uuid4().hex[:6]}"
+
+
+def worker_log(queue: str):
+    """The log file of a worker process, in the session's test directory (removed at the end)."""
+    return open(settings.TEST_DIR / f"{queue}.log", "a")  # noqa: SIM115 - the worker writes it until it ends
 
 
 @pytest.fixture
@@ -112,7 +140,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     if not (ON_POSTGRES and ON_REDIS):
         pytest.skip("needs PostgreSQL and a Redis broker")
     db = settings.DATABASES["default"]
-    queue = f"deft-test-{uuid.uuid4().hex[:8]}"
+    queue = queue_name("worker")
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
@@ -123,7 +151,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     }
     if db.get("PASSWORD"):
         env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    log = open(ROOT / "var" / f"{queue}.log", "w")  # noqa: SIM115 - kept open for the worker's lifetime
+    log = worker_log(queue)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -153,7 +181,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     from deft.celery import app
 
     app.conf.task_default_queue = queue
-    wait_for_worker(app, proc)
+    wait_for_worker(app, proc, log=log.name)
     yield proc
     proc.terminate()
     try:
@@ -163,14 +191,21 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     log.close()
 
 
-def wait_for_worker(app, proc, timeout=60):
+def wait_for_worker(app, proc, timeout=60, log=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("the Celery worker exited at start; see var/deft-test-*.log")
+            raise RuntimeError(f"the Celery worker exited at start{log_tail(log)}")
         if app.control.ping(timeout=0.5):
             return
-    raise RuntimeError("the Celery worker did not answer a ping in time")
+    raise RuntimeError(f"the Celery worker did not answer a ping in time{log_tail(log)}")
+
+
+def log_tail(log, lines=30) -> str:
+    """The end of a worker's log, for the failure message: the log itself goes with the test directory."""
+    if not log:
+        return ""
+    return ":\n" + "\n".join(Path(log).read_text(errors="replace").splitlines()[-lines:])
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,12 @@ from requests_app.models import PTag
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# What a production process does not have: the test session's settings module, secret and debug flag.
+TEST_ONLY = {"DJANGO_SETTINGS_MODULE", "DEFT_TEST_DIR", "SECRET_KEY", "DEBUG", "PYTEST_CURRENT_TEST"}
+
+
 def run_check(**env):
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "PYTEST_CURRENT_TEST"}}
+    clean = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
@@ -40,7 +44,7 @@ def test_production_starts_with_a_real_secret_and_debug_starts_without():
 
 
 def test_check_deploy_is_clean_apart_from_https_settings():
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "PYTEST_CURRENT_TEST"}}
+    clean = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
     env = {**clean, "DEBUG": "0", "SECRET_KEY": "k" * 30 + "Zq7!9bX@2mN$5vL%8cR^1tY&4wE*6uI(0oP"}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy"],

@@ -18,7 +18,7 @@ from deft.models import AuditEvent
 from tasks.engine.moves import jobs_move
 from tasks.models import Job, Operation, ProductionTask
 from tasks.operations.task_actions import operation_run, operation_start, tasks_abort_settle
-from tests.conftest import ROOT, wait_for_worker
+from tests.conftest import ROOT, queue_name, wait_for_worker, worker_log
 from tests.factories import ProductionRequestFactory, add_jobs, make_tasks
 
 JOB_COUNTERS = ("defined", "assigned", "running", "finished", "failed", "cancelled")
@@ -49,7 +49,7 @@ def start_worker(queue: str, **env_extra) -> subprocess.Popen:
     }
     if db.get("PASSWORD"):
         env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    log = open(ROOT / "var" / f"{queue}.log", "a")  # noqa: SIM115 - the worker writes it until it dies
+    log = worker_log(queue)
     return subprocess.Popen(
         [
             sys.executable,
@@ -91,7 +91,7 @@ def wait_until(condition, timeout, what):
 def own_queue():
     from deft.celery import app
 
-    queue, before = f"deft-test-ops-{uuid.uuid4().hex[:8]}", app.conf.task_default_queue
+    queue, before = queue_name("ops"), app.conf.task_default_queue
     app.conf.task_default_queue = queue
     workers = []
     yield queue, workers
