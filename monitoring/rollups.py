@@ -1,14 +1,15 @@
 """Rollups of task counters per request, group, project, format and p-tag (the dashboards' source).
 
-`tasks.jobstate` calls these hooks inside the transaction that changes the task rows, so rollups move with the
-counters they sum. Deltas of a batch are aggregated per rollup row first, then applied with one UPDATE per row, in
-a fixed order (no deadlocks between two batches).
+The engine's moves (`tasks.engine.moves`) call these hooks through the observers that `monitoring.apps`
+connects, inside the transaction that changes the task rows, so rollups move with the counters they sum. Deltas
+of a batch are aggregated per rollup row first, then applied with one UPDATE per row, in a fixed order (no
+deadlocks between two batches).
 
 Job moves on sites (`on_jobs_moved`, `on_jobs_cancelled`) append to the `SiteJobs` ledger of brokered jobs.
 
 Registration must call `on_tasks_created(tasks)` after `bulk_create` (or `on_task_rows_created(rows)` after a bulk
 insert of rows), in the same transaction, so that new tasks count.
-Anything that changes a task counter outside `tasks.jobstate` must go through `jobstate.apply_task_deltas`.
+Anything that changes a task counter outside `tasks.engine.moves` must go through `moves.apply_task_deltas`.
 """
 
 from collections import Counter, defaultdict
@@ -203,7 +204,7 @@ FOLDED = tuple(SITE_FIELDS.values())
 
 
 def on_jobs_moved(rows, target: str, *, sites: dict[int, int | None] | None = None) -> None:
-    """Jobs moved to `target`; `rows` are jobstate's (id, task id, old status, ...). Call after the UPDATE, in
+    """Jobs moved to `target`; `rows` are the moves' (id, task id, old status, ...). Call after the UPDATE, in
     its transaction. `sites` (job id -> site id) spares reading them back; without it (an `assign` sets the
     site in its UPDATE) they are read from the moved jobs."""
     touched = [pk for pk, _task, old, *_ in rows if old in SITE_FIELDS or target in SITE_FIELDS]

@@ -19,6 +19,8 @@ from tasks.models import Operation
 from tasks.operations.runner import operation_create
 
 from . import checks
+from .checks import live_tasks, replicated
+from .listfile import _LINE_BREAK, ListFileRequest, ListFileSlice, format_listfile, read_listfile
 from .models import DEFAULT_PRIORITY, ProductionRequest, PTag, Slice
 from .registration import REGISTER_TASKS
 from .states import REQUEST_MOVES
@@ -329,7 +331,6 @@ def request_import(*, actor, text: str, comment: str = "imported from a list fil
     says of the lines that read — unknown group, p-tag or dataset, a format the p-tag does not write, an input
     without an available replica, a task that would duplicate a live task (approval would refuse it).
     """
-    from .listfile import read_listfile
 
     permissions.require(actor, "import")
     parsed, problems = read_listfile(text)
@@ -365,7 +366,6 @@ def request_import(*, actor, text: str, comment: str = "imported from a list fil
 
 def _input_problems(spec: RequestSpec, datasets: dict[str, Dataset | None]) -> list[tuple[int, str]]:
     """Known inputs that cannot make their tasks: no available replica, or a duplicate of a live task."""
-    from .checks import live_tasks, replicated
 
     known = [(piece, datasets[piece.dataset]) for piece in spec.slices if datasets.get(piece.dataset) is not None]
     ids = {dataset.pk for _, dataset in known}
@@ -390,7 +390,6 @@ def _line_of(where, lines: dict[str, int]) -> int:
 def _key_lines(text: str) -> tuple[dict[str, int], dict[int, int]]:
     """The line each key is first given on, and for each ds line the 'formats' line in force there,
     so that catalog errors point at the line to fix. Lines are split exactly as the parser splits them."""
-    from .listfile import _LINE_BREAK
 
     first, formats_at, formats_line = {}, {}, 0
     for number, raw in enumerate(_LINE_BREAK.split(text.removeprefix("\ufeff")), start=1):
@@ -409,7 +408,6 @@ def _key_lines(text: str) -> tuple[dict[str, int], dict[int, int]]:
 
 def request_listfile(request: ProductionRequest) -> str:
     """The request as a legacy list file: importing it again gives the same request."""
-    from .listfile import ListFileRequest, ListFileSlice, format_listfile
 
     slices = list(request.slices.select_related("ptag").order_by("position"))
     first = slices[0] if slices else None

@@ -141,7 +141,7 @@ class Job(models.Model):
     # (status, ended_at) indexes below lead with them, and every index is written for each of the tens of
     # thousands of jobs a task creates (and, for statuses, on every move: those UPDATEs are never HOT).
     # No FK constraint in the database: it checks every new row on its own at commit (a third of the cost of
-    # COPYing a task's jobs). `jobstate.jobs_create` checks the tasks once per batch instead (it locks and
+    # COPYing a task's jobs). `moves.jobs_create` checks the tasks once per batch instead (it locks and
     # counts them), and deleting a task still deletes its jobs (Django cascades).
     task = models.ForeignKey(
         ProductionTask, on_delete=models.CASCADE, related_name="jobs", db_index=False, db_constraint=False

@@ -114,7 +114,8 @@ class ErrorCodeSerializer(serializers.ModelSerializer):
 
 
 class TaskActionSerializer(serializers.Serializer):
-    """`POST /api/tasks/actions/`: the shape only; `tasks.actions` checks the meaning (and permissions)."""
+    """`POST /api/tasks/actions/`: the shape only; `tasks.operations.task_actions` checks the meaning and
+    the permissions."""
 
     action = serializers.CharField(help_text="abort, obsolete, retry, finish, pause, resume, change_priority, ...")
     task_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, allow_empty=False)

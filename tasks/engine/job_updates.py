@@ -1,7 +1,7 @@
 """Applying what the executor reports: job moves in batches, outputs into the catalog, failures into retries.
 
 A batch of updates is grouped by target status, so that thousands of jobs move in a handful of statements
-(`jobstate.jobs_move` keeps the counters exact). Outputs of a finished deriv job go to the unmerged (`.um`)
+(`moves.jobs_move` keeps the counters exact). Outputs of a finished deriv job go to the unmerged (`.um`)
 dataset on the site's PRODDISK; those of a merge job to the merged dataset on the site's DATADISK, and the
 unmerged files the merge read are deleted. A failed job is classified and its input retried as a new job
 (attempt + 1) when the retry policy says so.
@@ -17,7 +17,9 @@ from django.utils import timezone
 from catalog.models import Dataset, File, Replica, ReplicaState, StorageEndpoint, TokenType
 from deft.bulk import bulk_insert_values
 from tasks.engine import software_pause
+from tasks.engine.definition import output_datasets_ensure
 from tasks.engine.executors.base import JobUpdate
+from tasks.engine.merge_moves import inputs_settle, unmerged_delete
 from tasks.engine.moves import jobs_create, jobs_move, jobs_move_rows
 from tasks.errors import classification as errors
 from tasks.models import Job, JobOutput, JobType, ProductionTask, TaskDataset
@@ -87,11 +89,6 @@ def outputs_record(*, updates: list[JobUpdate], jobs: dict[int, tuple]) -> None:
     merges_done = [u.job_id for u in updates if jobs[u.job_id][1] == JobType.MERGE]
     # Input is done for deriv jobs that wrote nothing to merge, and for those whose last merge just finished.
     settled = {u.job_id for u in updates if jobs[u.job_id][1] == JobType.DERIV and not any(map(holds_data, u.outputs))}
-    from tasks.engine.merge_moves import (  # the merge service imports this module's neighbours
-        inputs_settle,
-        unmerged_delete,
-    )
-
     merged_by_these = JobOutput.objects.filter(merged_into__in=merges_done)
     if merges_done:
         settled.update(merged_by_these.values_list("job_id", flat=True))
@@ -115,8 +112,6 @@ def output_datasets(task_ids: set[int]) -> dict[tuple, int]:
     found = {(t, f, m): d for t, f, m, d in rows}
     for task in ProductionTask.objects.filter(pk__in=task_ids).select_related("ptag", "input_dataset"):
         if any((task.pk, f, m) not in found for f in task.formats for m in (True, False)):
-            from tasks.engine.definition import output_datasets_ensure
-
             output_datasets_ensure(task=task)
             found.update({(task.pk, td.format, td.merged): td.dataset_id for td in task.datasets.all()})
     return found

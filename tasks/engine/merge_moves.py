@@ -1,7 +1,7 @@
 """Merge jobs and cleanup: unmerged outputs are grouped into merge jobs of about 4 GB, and deleted from the
 site's PRODDISK once their merge succeeded (a failed merge keeps them for its retry).
 
-The grouping rules are `merging.plan_merges`'s (pure); this module picks the outputs, decides when the
+The grouping rules are `merge_planning.plan_merges`'s (pure); this module picks the outputs, decides when the
 remainder may be merged (when no deriv job of the task can still add to it) and writes the jobs.
 """
 

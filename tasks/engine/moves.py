@@ -37,34 +37,47 @@ TASK_COUNTERS = frozenset(COUNTER_FIELDS)
 
 
 def apply_task_deltas(deltas: dict[int, Counter]) -> int:
-    """Add each task's counter deltas (one statement on PostgreSQL, one UPDATE per task elsewhere), then pass
-    them on to the rollups. Returns how many of the tasks exist (and were locked)."""
-    if connection.vendor == "postgresql" and len(deltas) > 1:
-        found = update_counters_at_once(deltas)
-    else:
-        found = 0
-        for task_id, delta in sorted(deltas.items()):  # sorted: tasks are locked in one order, no deadlocks
-            changes = {field: F(field) + n for field, n in delta.items() if n and field in TASK_COUNTERS}
-            if changes:
-                found += ProductionTask.objects.filter(pk=task_id).update(**changes)
+    """Add each task's counter deltas, then pass them on to the rollups. Tasks are locked in id order, so that
+    concurrent batches cannot deadlock. Returns how many of the tasks exist (and were updated).
+
+    Deltas may carry more keys than the task's counters (failures by class): only the rollups read those."""
+    deltas = {pk: Counter({f: n for f, n in d.items() if n}) for pk, d in deltas.items()}
+    deltas = {pk: d for pk, d in deltas.items() if d}
+    if not deltas:
+        return 0
+    counted = {pk: {f: n for f, n in d.items() if f in TASK_COUNTERS} for pk, d in deltas.items()}
+    found = _add_counters_postgres(counted) if connection.vendor == "postgresql" else _add_counters_sqlite(counted)
     observers.notify("on_task_counters", deltas)
     return found
 
 
-def update_counters_at_once(deltas: dict[int, Counter]) -> int:
-    """Lock the tasks in id order (so concurrent batches cannot deadlock), then one UPDATE ... FROM unnest()."""
+def _add_counters_postgres(deltas: dict[int, dict[str, int]]) -> int:
+    """One statement: lock in id order, then UPDATE ... FROM unnest() of one array literal per counter."""
     ids = sorted(deltas)
+    fields = sorted({f for d in deltas.values() for f in d}) or ["jobs_defined"]
     table = ProductionTask._meta.db_table
-    sets = ", ".join(f"{f} = t.{f} + v.{f}" for f in COUNTER_FIELDS)
-    arrays = ", ".join("%s::bigint[]" for _ in COUNTER_FIELDS)
+    sets = ", ".join(f"{f} = t.{f} + d.{f}" for f in fields)
+    arrays = ", ".join(["%s::bigint[]"] * (len(fields) + 1))
+    sql = (
+        f"UPDATE {table} t SET {sets} "
+        f"FROM (SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE) locked "
+        f"JOIN unnest({arrays}) AS d(id, {', '.join(fields)}) ON d.id = locked.id WHERE t.id = locked.id"
+    )
+    params = [ids, int_array(ids), *(int_array([deltas[pk].get(f, 0) for pk in ids]) for f in fields)]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
-        found = len(cursor.fetchall())
-        cursor.execute(
-            f"UPDATE {table} AS t SET {sets} FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(COUNTER_FIELDS)})"
-            " WHERE t.id = v.id",
-            [int_array(ids), *(int_array([deltas[pk][f] for pk in ids]) for f in COUNTER_FIELDS)],
-        )
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _add_counters_sqlite(deltas: dict[int, dict[str, int]]) -> int:
+    """One UPDATE per distinct delta (SQLite holds one write lock for the whole database: order is moot)."""
+    by_delta: dict[tuple, list[int]] = defaultdict(list)
+    for task_id, delta in deltas.items():
+        by_delta[tuple(sorted(delta.items()))].append(task_id)
+    found = 0
+    for delta, task_ids in by_delta.items():
+        tasks = ProductionTask.objects.filter(pk__in=task_ids)
+        found += tasks.update(**{f: F(f) + n for f, n in delta}) if delta else tasks.count()
     return found
 
 
@@ -265,7 +278,7 @@ def jobs_cancel_of_tasks(
             deltas[task_id][COUNTER_OF[JobStatus.CANCELLED]] += n
         observers.notify("on_jobs_cancelled", rows)
         if apply:
-            apply_task_deltas_bulk(deltas)
+            apply_task_deltas(deltas)
     return deltas
 
 
@@ -321,39 +334,10 @@ def jobs_set_of_tasks(*, task_ids: list[int], statuses: Iterable[str], values: d
         return jobs.update(updated=timezone.now(), **values)
 
 
-def apply_task_deltas_bulk(deltas: dict[int, Counter]) -> None:
-    """`apply_task_deltas` for thousands of tasks: one UPDATE on PostgreSQL, one per distinct delta elsewhere."""
-    deltas = {task_id: Counter({f: n for f, n in d.items() if n}) for task_id, d in deltas.items()}
-    deltas = {task_id: d for task_id, d in deltas.items() if d}
-    if not deltas:
-        return
-    if connection.vendor == "postgresql":
-        _apply_deltas_postgres(deltas)
-    else:
-        groups: dict[tuple, list[int]] = defaultdict(list)
-        for task_id, delta in deltas.items():
-            groups[tuple(sorted(delta.items()))].append(task_id)
-        for delta, task_ids in groups.items():
-            ProductionTask.objects.filter(pk__in=task_ids).update(**{f: F(f) + n for f, n in delta})
-    observers.notify("on_task_counters", deltas)
-
-
-def _apply_deltas_postgres(deltas: dict[int, Counter]) -> None:
-    fields = sorted({f for d in deltas.values() for f in d})
-    task_ids = sorted(deltas)  # the same lock order as apply_task_deltas
-    table = ProductionTask._meta.db_table
-    assignments = ", ".join(f"{f} = t.{f} + d.{f}" for f in fields)
-    arrays = ", ".join(["%s::bigint[]"] * (len(fields) + 1))
-    sql = f"UPDATE {table} t SET {assignments} FROM unnest({arrays}) AS d(id, {', '.join(fields)}) WHERE t.id = d.id"
-    params = [task_ids] + [[deltas[t][f] for t in task_ids] for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
 def tasks_move_counting(
     *, task_ids: list[int], move: str, deltas: dict[int, Counter], idle_move: str | None = None
 ) -> dict[int, str]:
-    """`tasks_move` and `apply_task_deltas_bulk` in one pass over the task rows (one UPDATE on PostgreSQL).
+    """`tasks_move` and `apply_task_deltas` in one pass over the task rows (one UPDATE on PostgreSQL).
 
     Tasks are locked and moved by `move` (compare-and-set); their counters take `deltas` in the same UPDATE.
     With `idle_move`, a moved task left with no active job goes on at once to that move's target (abort:
@@ -374,7 +358,7 @@ def tasks_move_counting_rows(
     spec = TASK_MOVES[move]
     if connection.vendor != "postgresql":
         moved = tasks_move(task_ids=task_ids, move=move)
-        apply_task_deltas_bulk(deltas)
+        apply_task_deltas(deltas)
         if idle_move:
             idle = ProductionTask.objects.filter(pk__in=moved, jobs_defined=0, jobs_assigned=0, jobs_running=0)
             idle_ids = list(idle.values_list("pk", flat=True))
@@ -384,7 +368,7 @@ def tasks_move_counting_rows(
     with transaction.atomic():
         rows = _move_counting_postgres(sorted(task_ids), spec, deltas, idle_move)
         moved = {pk for pk, *_ in rows}
-        apply_task_deltas_bulk({pk: d for pk, d in deltas.items() if pk not in moved})
+        apply_task_deltas({pk: d for pk, d in deltas.items() if pk not in moved})
         observers.notify(
             "on_task_changes",
             counters={pk: d for pk, d in deltas.items() if pk in moved},

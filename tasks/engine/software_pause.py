@@ -7,8 +7,10 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from deft import notifications
 from deft.audit import audit_record
-from tasks.engine import moves as jobstate
+from tasks.engine import moves
+from tasks.errors.summaries import task_error_summary
 from tasks.models import ErrorClass, Job, ProductionTask
 from tasks.states import JobStatus
 
@@ -53,7 +55,7 @@ def tasks_check_software_failures(*, task_ids) -> list[int]:
     if not candidates:
         return []
     with transaction.atomic():
-        paused = jobstate.tasks_move(task_ids=candidates, move="pause")
+        paused = moves.tasks_move(task_ids=candidates, move="pause")
         # tasks_move locked the paused rows until commit, and a concurrent check finds them paused already:
         # only this check tells their groups.
         untold_paused = ProductionTask.objects.filter(pk__in=paused, software_alert_at__isnull=True)
@@ -65,8 +67,6 @@ def tasks_check_software_failures(*, task_ids) -> list[int]:
 
 
 def _record_software_pause(task: ProductionTask, counts: Counter) -> None:
-    from deft import notifications
-    from tasks.errors.summaries import task_error_summary
 
     summary = task_error_summary(task)
     software, total = counts[ErrorClass.SOFTWARE], sum(counts.values())

@@ -2,7 +2,7 @@
 
 `operation_start` validates the whole input (action, selection, parameters, permissions), stores the selected
 task ids in an `Operation` with one query and queues it; `operation_run` (the worker) applies the action in
-primary-key batches, one transaction each: compare-and-set moves through `tasks.jobstate`, one bulk audit
+primary-key batches, one transaction each: compare-and-set moves through `tasks.engine.moves`, one bulk audit
 insert, and the operation's counters and cursor in the same transaction, so a killed worker resumes on
 redelivery with no task changed twice.
 """
@@ -21,6 +21,7 @@ from django.utils import timezone
 from deft import notifications, permissions
 from deft.audit import audit_by_operation, audit_record_many
 from deft.models import PhysicsGroup
+from tasks.engine.executors import get_executor
 from tasks.engine.moves import (
     jobs_cancel_of_tasks,
     jobs_running_of_tasks,
@@ -325,8 +326,6 @@ def mail_tasks_aborted(*, operation_id: int) -> int:
 
 def kill_jobs(op: Operation, job_ids: list[int]) -> None:
     """Ask the executor to kill running jobs; it reports them cancelled at its next poll."""
-    from tasks.engine.executors import get_executor
-
     try:
         get_executor().kill(job_ids)
     except Exception as exc:  # the engine kills the running jobs of toabort tasks as well; say so, go on

@@ -20,6 +20,29 @@ def test_the_import_contract_holds():
     assert "0 broken" in result.stdout
 
 
+APPS = ("deft", "catalog", "tasks", "requests_app", "monitoring")
+
+
+def imports_inside_functions(path: Path) -> list[str]:
+    """`module:line` of each import statement inside a function body (they hide import cycles)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found += [
+                f"{path.relative_to(ROOT)}:{inner.lineno}"
+                for inner in ast.walk(node)
+                if isinstance(inner, ast.Import | ast.ImportFrom)
+            ]
+    return found
+
+
+def test_no_import_hides_inside_a_function_except_app_start_up():
+    """An app's `ready()` connects hooks and registers kinds at start-up; every other import is at the top."""
+    sources = [p for app in APPS for p in (ROOT / app).rglob("*.py") if "migrations" not in p.parts]
+    hidden = [where for path in sources if path.name != "apps.py" for where in imports_inside_functions(path)]
+    assert hidden == []
+
+
 def test_tasks_has_at_most_twelve_modules_at_its_top_level():
     modules = [p for p in (ROOT / "tasks").iterdir() if p.suffix == ".py"]
     assert len(modules) <= 12, sorted(p.name for p in modules)

@@ -1,5 +1,6 @@
-"""A small production driven only through the `jobstate` services: jobs that finish, fail, get retried and merged,
-a merge that fails, an aborted task. Shared by the rollup tests, the page tests and the browser journey."""
+"""A small production driven only through the engine's moves (tasks.engine.moves): jobs that finish, fail, get
+retried and merged, a merge that fails, an aborted task.
+Shared by the rollup tests, the page tests and the browser journey."""
 
 from dataclasses import dataclass, field
 

@@ -155,9 +155,8 @@ def move_jobs_randomly(job_ids, stop, errors):
 def test_an_abort_racing_with_job_updates_leaves_no_active_job_under_an_aborted_task(
     prodmgr, executor, settings, own_queue
 ):
-    # own_queue: the operation is queued where no worker listens, so only this process runs it. Without it, the
-    # session's real worker (left by earlier tests) ran some batches too and killed through its own executor,
-    # which is why this test used to fail "sometimes" in a full run.
+    # own_queue: the operation is queued where no worker listens, so only this process runs it; the session's
+    # real worker (left by earlier tests) would run some batches too and kill through its own executor.
     settings.DEFT_OPERATION_BATCH_SIZE = 25
     tasks = make_tasks(300, status="running")
     add_jobs(tasks, defined=2, assigned=3, running=3, finished=2)
