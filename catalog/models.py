@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from catalog.states import DatasetStatus, ReplicaState, RuleState
+
 
 class Tier(models.TextChoices):
     T0 = "T0"
@@ -81,12 +83,6 @@ class StorageEndpoint(models.Model):
         return {**builtin, **self.attributes}
 
 
-class DatasetStatus(models.TextChoices):
-    OPEN = "open"  # still being written (an output being produced)
-    CLOSED = "closed"  # complete
-    DELETED = "deleted"
-
-
 class Dataset(models.Model):
     """A named collection of files; a container groups datasets. The name's parts are parsed into fields."""
 
@@ -144,12 +140,6 @@ class File(models.Model):
         return self.lfn
 
 
-class ReplicaState(models.TextChoices):
-    AVAILABLE = "available"
-    COPYING = "copying"
-    UNAVAILABLE = "unavailable"
-
-
 class Replica(models.Model):
     # No index of their own: the (file, endpoint) constraint and the (endpoint, state) index lead with them.
     file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="replicas", db_index=False)
@@ -163,12 +153,6 @@ class Replica(models.Model):
 
     def __str__(self):
         return f"{self.file} @ {self.endpoint}"
-
-
-class RuleState(models.TextChoices):
-    REPLICATING = "REPLICATING"
-    OK = "OK"
-    STUCK = "STUCK"
 
 
 class ReplicationRule(models.Model):

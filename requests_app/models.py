@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from .states import RequestStatus
+
 DEFAULT_PRIORITY = 560  # group production's default priority (DOMAIN.md)
 
 
@@ -39,17 +41,6 @@ class PTag(models.Model):
     def cpu_per_event(self, formats) -> float:
         """A train reads the input once and runs every carriage: its cost per event is the sum."""
         return sum(self.params_for(f)["cpu_per_event"] for f in formats) or 1.0
-
-
-class RequestStatus(models.TextChoices):
-    DRAFT = "draft"
-    WAITING = "waiting"
-    APPROVED = "approved"
-    WORKING = "working"
-    DONE = "done"
-    FINISHED = "finished"
-    HOLD = "hold"
-    CANCELLED = "cancelled"
 
 
 class ProductionRequest(models.Model):

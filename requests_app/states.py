@@ -1,8 +1,22 @@
-"""The request's transition table: which verb moves a request from which statuses to which."""
+"""The request's status words and transition table: which verb moves a request from which statuses to which."""
+
+from django.db import models
 
 from deft.states import Move, transitions_of
 
-from .models import RequestStatus as S
+
+class RequestStatus(models.TextChoices):
+    DRAFT = "draft"
+    WAITING = "waiting"
+    APPROVED = "approved"
+    WORKING = "working"
+    DONE = "done"
+    FINISHED = "finished"
+    HOLD = "hold"
+    CANCELLED = "cancelled"
+
+
+S = RequestStatus
 
 REQUEST_MOVES = {
     "send": Move(sources=frozenset({S.DRAFT}), target=S.WAITING),
