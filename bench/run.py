@@ -14,6 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import environ
+import psycopg
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deft.settings")
@@ -60,7 +63,21 @@ def run_module(name: str) -> list[dict]:
         return json.loads(Path(out.name).read_text())
 
 
+def database_ensure() -> None:
+    """Create the PostgreSQL database DATABASE_URL names when a fresh machine has not got it yet."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    config = environ.Env.db_url_config(url)
+    server = {"host": config["HOST"], "port": config["PORT"] or 5432, "user": config["USER"], "dbname": "postgres"}
+    with psycopg.connect(**server, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone():
+            connection.execute(f'CREATE DATABASE "{config["NAME"]}"')
+            print(f"# created database {config['NAME']}", file=sys.stderr)
+
+
 def main(selected: list[str]) -> int:
+    database_ensure()
     modules = sorted(p.stem for p in (ROOT / "bench").glob("bench_*.py"))
     if selected:
         modules = [m for m in modules if any(s in m for s in selected)]
