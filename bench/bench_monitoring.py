@@ -133,7 +133,7 @@ def measure() -> dict:
         "naive_overview": p95_ms(naive_overview),
         "group_summary": p95_ms(get(f"/api/summary/?group={group}")),
         "naive_group_summary": p95_ms(lambda: naive_group_summary(group)),
-        "sites": p95_ms(get("/catalog/sites/")),
+        "sites": p95_ms(get("/monitoring/sites/")),
         "naive_sites": p95_ms(naive_sites),
     }
 

@@ -168,10 +168,10 @@ def timed_approval(request, manager) -> tuple[float, int]:
     """The approval HTTP request, with queueing left out (the worker is timed on its own)."""
     from django.test import Client
 
-    from requests_app import services
+    from tasks.operations import runner
 
     queued = []
-    original, services._queue_registration = services._queue_registration, queued.append
+    original, runner.operation_queue = runner.operation_queue, queued.append
     try:
         client = Client()
         client.force_login(manager)
@@ -180,7 +180,7 @@ def timed_approval(request, manager) -> tuple[float, int]:
         response = client.post(f"/api/requests/{request.pk}/approve/")
         elapsed = time.perf_counter() - start
     finally:
-        services._queue_registration = original
+        runner.operation_queue = original
     assert response.status_code == 202, response.content[:500]
     return elapsed, queued[0]
 
@@ -243,15 +243,15 @@ def copy_limit(request) -> float:
 
 
 def bench_registration() -> list[dict]:
-    from requests_app.registration import run_registration
     from tasks.models import ProductionTask
+    from tasks.operations.runner import operation_run
 
     group, ptag, manager = bench_world()
     clean_outputs()
     request = waiting_request(group, ptag, manager)
     approval, op_id = timed_approval(request, manager)
     start = time.perf_counter()
-    run_registration(op_id)
+    operation_run(operation_id=op_id)
     ours = time.perf_counter() - start
     tasks = ProductionTask.objects.filter(request=request).count()
     clean_outputs()
