@@ -20,7 +20,9 @@ def lost_message(op: Operation, *, minutes: int) -> None:
 
 def test_an_operation_whose_message_was_lost_is_queued_again_and_finishes(prodmgr, eager_celery):
     tasks = make_tasks(3, status="running")
-    op = operation_start(actor=prodmgr, action="change_priority", task_ids=[t.pk for t in tasks], params={"priority": 700})
+    op = operation_start(
+        actor=prodmgr, action="change_priority", task_ids=[t.pk for t in tasks], params={"priority": 700}
+    )
     lost_message(op, minutes=30)  # the test transaction never commits: its on_commit queueing never ran
 
     assert operations_requeue(stale_after=timedelta(minutes=10)) == [op.pk]
@@ -32,7 +34,9 @@ def test_an_operation_whose_message_was_lost_is_queued_again_and_finishes(prodmg
 
 def test_an_operation_that_is_progressing_is_left_alone(prodmgr, eager_celery):
     tasks = make_tasks(2, status="running")
-    op = operation_start(actor=prodmgr, action="change_priority", task_ids=[t.pk for t in tasks], params={"priority": 700})
+    op = operation_start(
+        actor=prodmgr, action="change_priority", task_ids=[t.pk for t in tasks], params={"priority": 700}
+    )
     lost_message(op, minutes=2)
 
     assert operations_requeue(stale_after=timedelta(minutes=10)) == []
@@ -42,7 +46,9 @@ def test_an_operation_that_is_progressing_is_left_alone(prodmgr, eager_celery):
 
 def test_two_beats_queue_a_stranded_operation_once(prodmgr):
     tasks = make_tasks(2, status="running")
-    op = operation_start(actor=prodmgr, action="change_priority", task_ids=[t.pk for t in tasks], params={"priority": 700})
+    op = operation_start(
+        actor=prodmgr, action="change_priority", task_ids=[t.pk for t in tasks], params={"priority": 700}
+    )
     lost_message(op, minutes=30)
     first = operations_requeue(stale_after=timedelta(minutes=10))
     second = operations_requeue(stale_after=timedelta(minutes=10))
