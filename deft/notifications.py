@@ -1,8 +1,53 @@
-"""Mail to a group's e-group: one mail per event of a request, never one per task. Sent from on_commit hooks."""
+"""Mail to a group's e-group: one mail per event of a request, never one per task.
 
+Mail is sent after the change it reports has committed (`mail_after_commit`), and never breaks that change: a
+failure to send is logged and handed to a worker that retries (`deft.send_mail`), and subjects are folded onto one
+line (a line break in a header makes Django refuse the whole message).
+"""
+
+import logging
+from collections.abc import Callable
+
+from celery import current_app
 from django.conf import settings
-from django.core.mail import send_mail, send_mass_mail
+from django.core.mail import send_mass_mail
+from django.db import transaction
 from django.template.loader import render_to_string
+
+log = logging.getLogger(__name__)
+SUBJECT_MAX = 200
+SEND_MAIL = "deft.send_mail"
+
+
+def header_line(text: str, limit: int = SUBJECT_MAX) -> str:
+    """One line of at most `limit` characters: user text (a description) may hold line breaks."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def mail_after_commit(send: Callable[[], object]) -> None:
+    """Run `send` once the transaction commits; whatever it raises is logged and the other callbacks still run."""
+    transaction.on_commit(send, robust=True)
+
+
+def deliver(mails: list[tuple[str, str, list[str]]]) -> int:
+    """Send (subject, body, recipients) now; on failure, log it and queue the mails for a worker to retry."""
+    messages = [(header_line(subject), body, settings.DEFAULT_FROM_EMAIL, to) for subject, body, to in mails if to]
+    if not messages:
+        return 0
+    try:
+        return send_mass_mail(messages, fail_silently=False)
+    except Exception as exc:  # a mail server down must not undo or hide the change the mail reports
+        log.warning("mail not sent (%s: %s); queued for a retry: %s", type(exc).__name__, exc, messages[0][0])
+        mail_retry_queue(messages)
+        return 0
+
+
+def mail_retry_queue(messages) -> None:
+    try:
+        current_app.send_task(SEND_MAIL, args=[[list(m) for m in messages]])
+    except Exception:  # the broker down as well: the log line above is all that is left
+        log.exception("mail retry could not be queued")
 
 
 def request_link(request) -> str:
@@ -10,12 +55,12 @@ def request_link(request) -> str:
 
 
 def _send_to_group(group, subject: str, body: str) -> int:
-    return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [group.egroup], fail_silently=False)
+    return deliver([(subject, body, [group.egroup] if group.egroup else [])])
 
 
 def request_sent(request, *, actor, counts: dict) -> int:
     """A request was sent for approval."""
-    subject = f"[DEFT] Request {request.pk} {request.group} sent: {request.description[:60]}"
+    subject = f"[DEFT] Request {request.pk} {request.group} sent: {header_line(request.description, 60)}"
     body = (
         f"{actor} sent request {request.pk} of {request.group} for approval.\n\n"
         f"{request.description}\n\n"
@@ -49,13 +94,11 @@ def mail_tasks_aborted(*, op, per_request: dict[int, int], requests) -> int:
             f"[DEFT] {per_request[r.pk]:,} tasks of request {r.pk} aborted",
             f"{op.actor or 'someone'} aborted {per_request[r.pk]:,} tasks of request {r.pk} ({r}).\n\n"
             f"Reason: {op.comment or '(no comment given)'}\n\nOperation {op.pk}: {link}\n",
-            settings.DEFAULT_FROM_EMAIL,
-            [r.group.egroup],
+            [r.group.egroup] if r.group.egroup else [],
         )
         for r in requests
-        if r.group.egroup
     ]
-    return send_mass_mail(mails, fail_silently=False) if mails else 0
+    return deliver(mails)
 
 
 # --- errors (issue 5) --------------------------------------------------------------------------------------
@@ -71,9 +114,5 @@ def mail_software_failures(*, task, summary: dict, reason: str) -> int:
         "reason": reason,
         "url": settings.DEFT_BASE_URL.rstrip("/") + task.get_absolute_url(),
     }
-    return send_mail(
-        subject=f"[DEFT] task {task.pk} paused: mostly software errors",
-        message=render_to_string("mail/software_failures.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[task.group.egroup],
-    )
+    subject = f"[DEFT] task {task.pk} paused: mostly software errors"
+    return deliver([(subject, render_to_string("mail/software_failures.txt", context), [task.group.egroup])])

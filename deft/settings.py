@@ -141,6 +141,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="deft")
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by the apps' workers modules (see tasks/workers.py)
 CELERY_BEAT_SCHEDULE["tasks-tick"] = {"task": "tasks.tick", "schedule": 2.0, "options": {"expires": 10}}
+CELERY_BEAT_SCHEDULE["tasks-requeue-stale-operations"] = {
+    "task": "tasks.requeue_stale_operations", "schedule": 60.0, "options": {"expires": 50},
+}  # fmt: skip
 CELERY_BEAT_SCHEDULE["monitoring-sample-rollups"] = {"task": "monitoring.sample_rollups", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -205,6 +208,8 @@ LOGGING = {
 # that leaves the database to others. A Redis broker redelivers the unacknowledged message of a dead worker after
 # the visibility timeout (acks_late), so an operation resumes at its cursor.
 DEFT_OPERATION_BATCH_SIZE = env.int("DEFT_OPERATION_BATCH_SIZE", default=2000)
+# An operation queued or running with no batch committed for this long is queued again (tasks.workers).
+DEFT_OPERATION_STALE_S = env.int("DEFT_OPERATION_STALE_S", default=600)
 DEFT_OPERATION_PAUSE = env.float("DEFT_OPERATION_PAUSE", default=0.0)
 if CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}

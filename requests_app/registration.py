@@ -10,7 +10,6 @@ import gc
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
@@ -78,7 +77,7 @@ def registration_finish(op: Operation) -> None:
         details = {"operation": op.pk, "tasks": tasks}
         audit_record(actor=op.actor, verb="start", obj=request, comment=f"{tasks} tasks registered", details=details)
         counts = {"slices": op.total, "tasks": tasks, "failed": op.failed}
-        transaction.on_commit(lambda: notifications.request_approved(request, actor=op.actor, counts=counts))
+        notifications.mail_after_commit(lambda: notifications.request_approved(request, actor=op.actor, counts=counts))
 
 
 operation_kind_register(

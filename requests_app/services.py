@@ -267,11 +267,13 @@ def request_send(*, request: ProductionRequest, actor, comment: str = "") -> Ope
         _move(request, "send")
         audit(actor, "send", request, comment)
         counts = slice_counts(request)
-        transaction.on_commit(lambda: notifications.request_sent(request, actor=actor, counts=counts))
         group = PhysicsGroup.objects.get(pk=request.group_id)
+        operation = None
         if group.auto_approve:
-            return _approve(request, actor=actor, comment="approved automatically: the group has auto-approve")
-    return None
+            operation = _approve(request, actor=actor, comment="approved automatically: the group has auto-approve")
+        # After the registration is queued (on commit too): the work is never behind a mail.
+        notifications.mail_after_commit(lambda: notifications.request_sent(request, actor=actor, counts=counts))
+    return operation
 
 
 def request_approve(*, request: ProductionRequest, actor, comment: str = "") -> Operation:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from deft.fields import JSONTextField
 from tasks.states import JOB_ACTIVE, TASK_RUNNABLE, JobStatus, OperationStatus, TaskStatus
@@ -267,6 +268,9 @@ class Operation(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    progressed_at = models.DateTimeField(
+        default=timezone.now, help_text="created, started or a batch committed: an old one means a stranded operation"
+    )
 
     class Meta:
         ordering = ["-id"]

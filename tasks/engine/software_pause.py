@@ -78,4 +78,6 @@ def _record_software_pause(task: ProductionTask, counts: Counter) -> None:
         comment=comment,
         details={"software_failures": software, "failures": total},
     )
-    transaction.on_commit(lambda: notifications.mail_software_failures(task=task, summary=summary, reason=comment))
+    notifications.mail_after_commit(
+        lambda: notifications.mail_software_failures(task=task, summary=summary, reason=comment)
+    )

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import csv
 import functools
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import re2
 
 __all__ = [
     "ERROR_CLASSES",
@@ -50,6 +51,9 @@ RETRY_ACTIONS = (
 )
 
 MAX_PATTERN_LENGTH = 500
+RE2_OPTIONS = re2.Options()
+RE2_OPTIONS.log_errors = False  # the refusal says why; RE2 need not print it on stderr too
+RE2_OPTIONS.max_mem = 8 << 20  # a pattern whose automaton outgrows this is refused when it is saved
 # Rules read only this many leading characters: PanDA diagnostics are at most ~500 characters, and the bound
 # keeps a badly backtracking pattern from stalling classification on a pasted log excerpt.
 DIAGNOSTIC_SCAN_LIMIT = 4000
@@ -282,29 +286,39 @@ def default_rules() -> list[dict]:
     return rules
 
 
-def compile_rule_pattern(pattern: str) -> re.Pattern[str]:
-    """Compile a rule's pattern, or raise RulePatternError saying why it cannot be used."""
+def compile_rule_pattern(pattern: str) -> re2._Regexp:
+    """Compile a rule's pattern with RE2, or raise RulePatternError saying why it cannot be used.
+
+    RE2 matches in time linear in the diagnostic whatever the pattern, so no rule can stall classification (a
+    backtracking engine takes seconds on `(\\w+\\s?)+!`). It refuses what needs backtracking: back-references
+    and look-around."""
     if not isinstance(pattern, str):
         raise RulePatternError(f"pattern must be text, not {type(pattern).__name__}")
     if not pattern.strip():
         raise RulePatternError("pattern is empty")
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise RulePatternError(f"pattern is too long: {len(pattern)} characters (at most {MAX_PATTERN_LENGTH})")
+    if "\x00" in pattern:
+        raise RulePatternError("pattern holds a NUL character")
     try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        where = f" at position {exc.pos}" if exc.pos is not None else ""
-        raise RulePatternError(f"pattern does not compile: {exc.msg}{where}") from None
-    except (OverflowError, RecursionError, ValueError) as exc:  # e.g. a repeat count too large for re
-        raise RulePatternError(f"pattern does not compile: {exc}") from None
+        compiled = re2.compile(pattern, options=RE2_OPTIONS)
+    except re2.error as exc:
+        raise RulePatternError(f"pattern does not compile: {re2_reason(exc)}") from None
     # A pattern that matches empty text matches every diagnostic: almost always a stray '|' or a '*'.
     if compiled.search("") is not None:
         raise RulePatternError("pattern matches an empty diagnostic, so it would match every failure")
     return compiled
 
 
+def re2_reason(exc: Exception) -> str:
+    reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+    if reason.startswith(("invalid perl operator", "invalid escape sequence")):
+        reason += " (rules match in linear time with RE2: no back-references, no look-around)"
+    return reason
+
+
 @functools.lru_cache(maxsize=1024)
-def _compiled_or_none(pattern: str) -> re.Pattern[str] | None:
+def _compiled_or_none(pattern: str) -> re2._Regexp | None:
     try:
         return compile_rule_pattern(pattern)
     except RulePatternError:

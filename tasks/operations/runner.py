@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
@@ -73,9 +74,30 @@ def operation_queue(op_id: int) -> None:
     current_app.tasks[RUN_OPERATION].delay(op_id)
 
 
-def operation_run(*, operation_id: int, batch_size: int | None = None) -> Operation:
-    """Apply an operation batch by batch; safe to run again (redelivery) and to run twice at once."""
-    op = Operation.objects.get(pk=operation_id)
+def operations_requeue(*, stale_after: timedelta) -> list[int]:
+    """Queue again the operations that are queued or running but have not moved for `stale_after`: whatever
+    lost their message (a broker restart, a callback that never ran, a worker killed with its prefetch), they
+    resume at their cursor. Each is claimed by a compare-and-set, so two beats never queue one twice."""
+    now = timezone.now()
+    stale = Operation.objects.filter(
+        status__in=OPERATION_MOVES["start"].sources, progressed_at__lt=now - stale_after
+    ).values_list("pk", "progressed_at")
+    claimed = [
+        pk for pk, seen in stale[:1000] if Operation.objects.filter(pk=pk, progressed_at=seen).update(progressed_at=now)
+    ]
+    for pk in claimed:
+        log.warning("operation %s made no progress for %s: queued again", pk, stale_after)
+        operation_queue(pk)
+    return claimed
+
+
+def operation_run(*, operation_id: int, batch_size: int | None = None) -> Operation | None:
+    """Apply an operation batch by batch; safe to run again (redelivery) and to run twice at once. A message
+    for an operation that does not exist (a deleted one, another database's) is dropped with one log line."""
+    op = Operation.objects.filter(pk=operation_id).first()
+    if op is None:
+        log.warning("operation %s does not exist: message dropped", operation_id)
+        return None
     kind = KINDS[op.action]
     if op.status in OPERATION_FINAL or not operation_begin(op):
         return op
@@ -103,7 +125,9 @@ class OperationStopped(Exception):
 
 def operation_begin(op: Operation) -> bool:
     move = OPERATION_MOVES["start"]
-    started = Operation.objects.filter(pk=op.pk, status__in=move.sources).update(status=move.target)
+    started = Operation.objects.filter(pk=op.pk, status__in=move.sources).update(
+        status=move.target, progressed_at=timezone.now()
+    )
     Operation.objects.filter(pk=op.pk, started_at__isnull=True).update(started_at=timezone.now())
     return bool(started)
 
@@ -143,6 +167,7 @@ def apply_next_batch(op: Operation, kind: OperationKind, size: int) -> bool:
 def operation_advance(op: Operation, *, cursor: int, result: BatchResult) -> None:
     changes = dict(
         cursor=cursor,
+        progressed_at=timezone.now(),
         done=F("done") + result.done,
         skipped=F("skipped") + result.skipped,
         failed=F("failed") + result.failed,

@@ -305,7 +305,7 @@ def task_action_kind(action: str) -> OperationKind:
         )  # fmt: skip
 
     finish = (
-        (lambda op: transaction.on_commit(lambda: mail_tasks_aborted(operation_id=op.pk)))
+        (lambda op: notifications.mail_after_commit(lambda: mail_tasks_aborted(operation_id=op.pk)))
         if action == "abort"
         else None
     )
